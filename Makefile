@@ -1,0 +1,50 @@
+# Pictor — the two front doors are `make run` and `make test`.
+SHELL := /bin/bash
+GO ?= go
+BIN := bin/pictor
+VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -X main.version=$(VERSION)
+FUZZTIME ?= 10m
+
+.PHONY: all deps build run test vet fmt-check bench corpus fuzz clean
+
+all: build
+
+deps:
+	@bash scripts/deps.sh
+
+build: deps
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) .
+
+# Starts Pictor with embedded defaults: data, a generated signing key and an
+# upload token under ./data; prints working curl lines.
+run: build
+	@bash scripts/run.sh
+
+fmt-check:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+vet: deps
+	$(GO) vet ./...
+
+# Every test: unit tables, goldens, handler tests, fuzz seeds and the
+# end-to-end tests that start the built binary.
+test: deps fmt-check vet build
+	$(GO) test -race -shuffle=on -count=1 -timeout 30m ./...
+
+corpus:
+	@bash scripts/fetch-corpus.sh ./data/bench-corpus
+
+# Pipeline and HTTP benchmarks on real photos (see README, Performance).
+bench: deps corpus
+	PICTOR_BENCH_CORPUS=$(CURDIR)/data/bench-corpus $(GO) test -run '^$$' -bench . -benchtime 20x -count 1 ./transform/ ./server/
+
+fuzz: deps
+	@for t in FuzzParse:./transform/options FuzzVerify:./transform/sign FuzzSniff:./transform/format FuzzValidKey:./store; do \
+	  name=$${t%%:*}; pkg=$${t#*:}; echo "== $$name ($$pkg) for $(FUZZTIME)"; \
+	  $(GO) test -run '^$$' -fuzz "^$$name$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+	done
+
+clean:
+	rm -rf bin

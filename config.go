@@ -1,0 +1,148 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// setting is one configuration value: a flag, its PICTOR_* variable and a
+// default. The environment is applied first and flags override it, so
+// deploy files can rely on the variables and a developer can still pass a
+// flag.
+type setting struct {
+	name, env, def, usage string
+	set                   func(string) error
+}
+
+// bind registers settings on fs. Each setting's default goes through its
+// set function first, so every field starts from the documented default.
+func bind(fs *flag.FlagSet, settings []setting) error {
+	for _, s := range settings {
+		if err := s.set(s.def); err != nil {
+			return fmt.Errorf("default for -%s: %w", s.name, err)
+		}
+		if v, ok := os.LookupEnv(s.env); ok {
+			if err := s.set(v); err != nil {
+				return fmt.Errorf("%s=%q: %w", s.env, v, err)
+			}
+		}
+		usage := fmt.Sprintf("%s (env %s)", s.usage, s.env)
+		fs.Func(s.name, usage, s.set)
+		// Show the default in -h output.
+		fs.Lookup(s.name).DefValue = s.def
+	}
+	return nil
+}
+
+func stringVar(p *string) func(string) error {
+	return func(v string) error { *p = v; return nil }
+}
+
+func listVar(p *[]string) func(string) error {
+	return func(v string) error {
+		*p = nil
+		for _, item := range strings.Split(v, ",") {
+			if item = strings.TrimSpace(item); item != "" {
+				*p = append(*p, item)
+			}
+		}
+		return nil
+	}
+}
+
+func boolVar(p *bool) func(string) error {
+	return func(v string) error {
+		switch strings.ToLower(v) {
+		case "1", "t", "true", "on", "yes":
+			*p = true
+		case "0", "f", "false", "off", "no", "":
+			*p = false
+		default:
+			return fmt.Errorf("not a boolean: %q", v)
+		}
+		return nil
+	}
+}
+
+func intVar(p *int) func(string) error {
+	return func(v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return fmt.Errorf("not an integer: %q", v)
+		}
+		*p = n
+		return nil
+	}
+}
+
+func durationVar(p *time.Duration) func(string) error {
+	return func(v string) error {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			return err
+		}
+		*p = d
+		return nil
+	}
+}
+
+func bytesVar(p *int64) func(string) error {
+	return func(v string) error {
+		n, err := parseBytes(v)
+		if err != nil {
+			return err
+		}
+		*p = n
+		return nil
+	}
+}
+
+// parseBytes reads a byte count: a plain integer or one with a unit, KiB,
+// MiB, GiB (powers of 1024) or KB, MB, GB (powers of 1000).
+func parseBytes(v string) (int64, error) {
+	s := strings.TrimSpace(v)
+	units := []struct {
+		suffix string
+		mult   int64
+	}{
+		{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"TiB", 1 << 40},
+		{"KB", 1e3}, {"MB", 1e6}, {"GB", 1e9}, {"TB", 1e12}, {"B", 1},
+	}
+	mult := int64(1)
+	for _, u := range units {
+		if strings.HasSuffix(s, u.suffix) {
+			s, mult = strings.TrimSpace(strings.TrimSuffix(s, u.suffix)), u.mult
+			break
+		}
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n < 0 {
+		return 0, fmt.Errorf("not a byte count: %q", v)
+	}
+	if n > (1<<62)/mult {
+		return 0, fmt.Errorf("byte count too large: %q", v)
+	}
+	return n * mult, nil
+}
+
+// pixelsVar reads a pixel count: an integer, or megapixels with an MP
+// suffix ("50MP").
+func pixelsVar(p *int64) func(string) error {
+	return func(v string) error {
+		s := strings.TrimSpace(v)
+		mult := 1.0
+		if strings.HasSuffix(s, "MP") {
+			s, mult = strings.TrimSuffix(s, "MP"), 1e6
+		}
+		f, err := strconv.ParseFloat(s, 64)
+		if err != nil || f < 1 {
+			return fmt.Errorf("not a pixel count: %q", v)
+		}
+		*p = int64(f * mult)
+		return nil
+	}
+}

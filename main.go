@@ -1,0 +1,340 @@
+// Command pictor is an on-the-fly image transformation server.
+//
+//	pictor [serve] [flags]     run the server (the default)
+//	pictor sign [flags] PATH   print a signed URL path for /t/<options>/<key>
+//	pictor version             print versions
+//
+// Every flag has a PICTOR_* environment variable; `pictor -h` lists them.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"runtime"
+	"runtime/debug"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/pictorhq/pictor/cache"
+	"github.com/pictorhq/pictor/server"
+	"github.com/pictorhq/pictor/store"
+	"github.com/pictorhq/pictor/transform"
+	"github.com/pictorhq/pictor/transform/options"
+	"github.com/pictorhq/pictor/transform/sign"
+	"github.com/pictorhq/pictor/transform/vips"
+	"github.com/pictorhq/pictor/transform/workers"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = "dev"
+
+// config is everything main wires, with its defaults.
+type config struct {
+	server    server.Config
+	store     store.Config
+	transform transform.Config
+	options   options.Config
+	workers   workers.Config
+	memory    cache.MemoryConfig
+	vips      vips.Config
+
+	signingKeys   string
+	sigLength     int
+	presets       string
+	diskCache     int64
+	gpu           string
+	logFormat     string
+	logLevel      string
+	uploadTokens  []string
+	accelRedirect bool
+}
+
+func settings(c *config) []setting {
+	return []setting{
+		{"listen", "PICTOR_LISTEN", "127.0.0.1:8081", "public listener: host:port or unix:/path/to.sock", stringVar(&c.server.Listen)},
+		{"admin-listen", "PICTOR_ADMIN_LISTEN", "127.0.0.1:9091", "health, readiness and metrics listener; empty disables it", stringVar(&c.server.AdminListen)},
+		{"data-dir", "PICTOR_DATA_DIR", "./data", "data directory: originals/ and cache/", stringVar(&c.store.Dir)},
+		{"signing-keys", "PICTOR_SIGNING_KEYS", "", "signing keys kid:secret,kid2:secret2 (the first is the default); empty turns signing off", stringVar(&c.signingKeys)},
+		{"signature-length", "PICTOR_SIGNATURE_LENGTH", "16", "characters of s_ (16 = 96 bits)", intVar(&c.sigLength)},
+		{"upload-tokens", "PICTOR_UPLOAD_TOKENS", "", "comma-separated bearer tokens for upload, delete and info; empty refuses them", listVar(&c.uploadTokens)},
+		{"accel-redirect", "PICTOR_ACCEL_REDIRECT", "off", "answer originals with X-Accel-Redirect (on behind Nginx)", boolVar(&c.accelRedirect)},
+		{"accel-prefix", "PICTOR_ACCEL_PREFIX", "/_pictor/", "Nginx internal location aliasing the data directory", stringVar(&c.server.AccelPrefix)},
+		{"max-upload-bytes", "PICTOR_MAX_UPLOAD_BYTES", "50MiB", "largest upload", bytesVar(&c.server.MaxUploadBytes)},
+		{"max-pixels", "PICTOR_MAX_PIXELS", "50MP", "largest source image, width × height, checked from the header", pixelsVar(&c.transform.MaxPixels)},
+		{"max-dimension", "PICTOR_MAX_DIMENSION", "8192", "largest w_, h_ and output side in pixels", intVar(&c.options.MaxDimension)},
+		{"timeout", "PICTOR_TIMEOUT", "10s", "per-request deadline; past it the answer is 503", durationVar(&c.server.Timeout)},
+		{"drain-timeout", "PICTOR_DRAIN_TIMEOUT", "15s", "graceful drain on SIGTERM; keep it below Supervisor's stopwaitsecs", durationVar(&c.server.DrainTimeout)},
+		{"memory-cache-bytes", "PICTOR_MEMORY_CACHE_BYTES", "512MiB", "memory tier budget for finished variants; 0 disables it", bytesVar(&c.memory.MaxBytes)},
+		{"disk-cache-bytes", "PICTOR_DISK_CACHE_BYTES", "10GiB", "disk tier budget (the disk tier is not built yet; the value is checked and kept)", bytesVar(&c.diskCache)},
+		{"gpu", "PICTOR_GPU", "auto", "GPU resize backend: off, auto or require", stringVar(&c.gpu)},
+		{"workers", "PICTOR_WORKERS", fmt.Sprint(runtime.GOMAXPROCS(0)), "transforms run at once", intVar(&c.workers.Workers)},
+		{"queue", "PICTOR_QUEUE", fmt.Sprint(16 * runtime.GOMAXPROCS(0)), "transforms that may wait for a worker before 429", intVar(&c.workers.Queue)},
+		{"presets", "PICTOR_PRESETS", "", "presets name[+public][+eager]:options;… e.g. thumb+public:w_200,h_200,c_fill", stringVar(&c.presets)},
+		{"jpeg-progressive", "PICTOR_JPEG_PROGRESSIVE", "off", "progressive JPEG output", boolVar(&c.transform.Progressive)},
+		{"vips-concurrency", "PICTOR_VIPS_CONCURRENCY", "1", "libvips threads per image", intVar(&c.vips.Concurrency)},
+		{"log-format", "PICTOR_LOG_FORMAT", "text", "log format: text or json", stringVar(&c.logFormat)},
+		{"log-level", "PICTOR_LOG_LEVEL", "info", "log level: debug, info, warn, error", stringVar(&c.logLevel)},
+	}
+}
+
+func main() {
+	args := os.Args[1:]
+	cmd := "serve"
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		cmd, args = args[0], args[1:]
+	}
+	var err error
+	switch cmd {
+	case "serve":
+		err = serve(args)
+	case "sign":
+		err = signCmd(args, os.Stdout)
+	case "version":
+		err = versionCmd(os.Stdout)
+	default:
+		err = fmt.Errorf("unknown command %q (want serve, sign or version)", cmd)
+	}
+	if errors.Is(err, flag.ErrHelp) {
+		os.Exit(0)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "pictor:", err)
+		os.Exit(1)
+	}
+}
+
+// load parses flags over the environment into a config.
+func load(name string, args []string, out io.Writer) (*config, *flag.FlagSet, error) {
+	c := &config{
+		server:    server.DefaultConfig(),
+		store:     store.DefaultConfig(),
+		transform: transform.DefaultConfig(),
+		options:   options.DefaultConfig(),
+		workers:   workers.DefaultConfig(),
+		memory:    cache.DefaultMemoryConfig(),
+		vips:      vips.DefaultConfig(),
+	}
+	fs := flag.NewFlagSet("pictor "+name, flag.ContinueOnError)
+	fs.SetOutput(out)
+	if err := bind(fs, settings(c)); err != nil {
+		return nil, nil, err
+	}
+	if err := fs.Parse(args); err != nil {
+		return nil, nil, err
+	}
+	c.server.UploadTokens = c.uploadTokens
+	c.server.AccelRedirect = c.accelRedirect
+	c.transform.MaxDimension = c.options.MaxDimension
+	switch c.gpu {
+	case "off", "auto", "require":
+	default:
+		return nil, nil, fmt.Errorf("PICTOR_GPU=%q: want off, auto or require", c.gpu)
+	}
+	var err error
+	if c.options.Presets, err = options.ParsePresets(c.presets); err != nil {
+		return nil, nil, err
+	}
+	return c, fs, nil
+}
+
+func (c *config) signer() (*sign.Signer, error) {
+	keys, err := sign.ParseKeys(c.signingKeys)
+	if err != nil {
+		return nil, err
+	}
+	cfg := sign.DefaultConfig()
+	cfg.Keys, cfg.Length = keys, c.sigLength
+	return sign.New(cfg)
+}
+
+func newLogger(c *config) (*slog.Logger, error) {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(c.logLevel)); err != nil {
+		return nil, fmt.Errorf("PICTOR_LOG_LEVEL: %w", err)
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	switch c.logFormat {
+	case "text":
+		return slog.New(slog.NewTextHandler(os.Stderr, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(os.Stderr, opts)), nil
+	}
+	return nil, fmt.Errorf("PICTOR_LOG_FORMAT=%q: want text or json", c.logFormat)
+}
+
+func serve(args []string) error {
+	c, _, err := load("serve", args, os.Stderr)
+	if err != nil {
+		return err
+	}
+	log, err := newLogger(c)
+	if err != nil {
+		return err
+	}
+	if c.gpu == "require" {
+		// The device queue and its CUDA backend are a later piece of work;
+		// until then no GPU can be found, and require must say so.
+		return errors.New("PICTOR_GPU=require: this build has no GPU backend")
+	}
+	if c.diskCache < 0 {
+		return errors.New("PICTOR_DISK_CACHE_BYTES must be >= 0")
+	}
+	if err := vips.Startup(c.vips); err != nil {
+		return err
+	}
+	st, err := store.Open(c.store)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	proc, err := transform.New(c.transform)
+	if err != nil {
+		return err
+	}
+	parser, err := options.NewParser(c.options)
+	if err != nil {
+		return err
+	}
+	signer, err := c.signer()
+	if err != nil {
+		return err
+	}
+	mem, err := cache.NewMemory(c.memory)
+	if err != nil {
+		return err
+	}
+	defer mem.Close()
+	pool, err := workers.New(c.workers)
+	if err != nil {
+		return err
+	}
+	reg := prometheus.NewRegistry()
+	srv, err := server.New(c.server, server.Deps{
+		Store: st, Processor: proc, Parser: parser, Signer: signer,
+		Memory: mem, Workers: pool, Logger: log, Registry: reg,
+	})
+	if err != nil {
+		return err
+	}
+
+	ln, err := listen(c.server.Listen)
+	if err != nil {
+		return err
+	}
+	errc := make(chan error, 2)
+	go func() { errc <- srv.Serve(ln) }()
+	if c.server.AdminListen != "" {
+		aln, err := listen(c.server.AdminListen)
+		if err != nil {
+			ln.Close()
+			return err
+		}
+		go func() { errc <- srv.ServeAdmin(aln) }()
+	}
+	log.Info("pictor listening", "listen", c.server.Listen, "admin", c.server.AdminListen,
+		"data", c.store.Dir, "signing", signer.Enabled(), "uploads", len(c.uploadTokens) > 0,
+		"accel_redirect", c.accelRedirect, "gpu", "none", "libvips", vips.Version(), "version", version)
+
+	sigc := make(chan os.Signal, 1)
+	signal.Notify(sigc, syscall.SIGTERM, syscall.SIGINT)
+	select {
+	case err := <-errc:
+		return err
+	case sig := <-sigc:
+		log.Info("draining", "signal", sig.String(), "timeout", c.server.DrainTimeout)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), c.server.DrainTimeout)
+	defer cancel()
+	if err := srv.Shutdown(ctx); err != nil {
+		return fmt.Errorf("drain: %w", err)
+	}
+	log.Info("stopped")
+	return nil
+}
+
+// listen opens "host:port" or "unix:/path". A stale socket file from a
+// crashed run is removed first; the socket is group-writable so Nginx in
+// the same group can connect.
+func listen(addr string) (net.Listener, error) {
+	path, ok := strings.CutPrefix(addr, "unix:")
+	if !ok {
+		return net.Listen("tcp", addr)
+	}
+	if fi, err := os.Lstat(path); err == nil && fi.Mode()&os.ModeSocket != 0 {
+		os.Remove(path)
+	}
+	ln, err := net.Listen("unix", path)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.Chmod(path, 0o660); err != nil {
+		ln.Close()
+		return nil, err
+	}
+	return ln, nil
+}
+
+// signCmd prints a signed path for /t/<options>/<key>.
+func signCmd(args []string, out io.Writer) error {
+	c, fs, err := load("sign", args, os.Stderr)
+	if err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		return errors.New("usage: pictor sign [flags] /t/<options>/<key>  (add exp_<unix> or kid_<id> to the options as needed)")
+	}
+	signer, err := c.signer()
+	if err != nil {
+		return err
+	}
+	if !signer.Enabled() {
+		return errors.New("no signing keys: set PICTOR_SIGNING_KEYS or -signing-keys")
+	}
+	parser, err := options.NewParser(c.options)
+	if err != nil {
+		return err
+	}
+	path := fs.Arg(0)
+	rest, ok := strings.CutPrefix(path, "/t/")
+	i := strings.LastIndexByte(rest, '/')
+	if !ok || i < 0 {
+		return fmt.Errorf("%q is not /t/<options>/<key>", path)
+	}
+	o, err := parser.Parse(rest[:i])
+	if err != nil {
+		return err
+	}
+	key := rest[i+1:]
+	if !store.ValidKey(key) {
+		return fmt.Errorf("%q is not a valid key", key)
+	}
+	signed, err := signer.SignPath(o, key)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(out, signed)
+	return nil
+}
+
+func versionCmd(out io.Writer) error {
+	if err := vips.Startup(vips.DefaultConfig()); err != nil {
+		return err
+	}
+	goVersion := runtime.Version()
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		goVersion = bi.GoVersion
+	}
+	fmt.Fprintf(out, "pictor %s\nlibvips %s\n%s %s/%s\n", version, vips.Version(), goVersion, runtime.GOOS, runtime.GOARCH)
+	return nil
+}
+
+var _ = time.Second

@@ -1,0 +1,106 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+
+	"github.com/pictorhq/pictor/store"
+	"github.com/pictorhq/pictor/transform"
+	"github.com/pictorhq/pictor/transform/format"
+	"github.com/pictorhq/pictor/transform/options"
+	"github.com/pictorhq/pictor/transform/sign"
+	"github.com/pictorhq/pictor/transform/workers"
+	"github.com/valyala/fasthttp"
+)
+
+// Errors the server itself raises.
+var (
+	errNotFound     = errors.New("not found")
+	errMethod       = errors.New("method not allowed")
+	errUnauthorized = errors.New("missing or invalid bearer token")
+	errTooLarge     = errors.New("upload over the size limit")
+	errNoFile       = errors.New(`multipart upload has no "file" field`)
+	errDraining     = errors.New("server is shutting down")
+	errDeadline     = errors.New("request deadline passed")
+	errBadRequest   = errors.New("malformed request")
+)
+
+// httpError is an error with the status and the message a client sees.
+type httpError struct {
+	status int
+	msg    string
+}
+
+// classify maps an error from any layer to a status and a client-safe
+// message. Internals (paths, libvips text) never reach the client except
+// for option errors, whose text names the client's own component.
+func classify(err error) httpError {
+	var oe *options.Error
+	var de *transform.DecodeError
+	switch {
+	case errors.As(err, &oe), errors.Is(err, options.ErrEmpty):
+		return httpError{fasthttp.StatusBadRequest, err.Error()}
+	case errors.Is(err, errBadRequest), errors.Is(err, errNoFile):
+		return httpError{fasthttp.StatusBadRequest, err.Error()}
+	case errors.Is(err, transform.ErrOutputTooLarge), errors.Is(err, transform.ErrRegion):
+		return httpError{fasthttp.StatusBadRequest, err.Error()}
+	case errors.Is(err, errUnauthorized):
+		return httpError{fasthttp.StatusUnauthorized, err.Error()}
+	case errors.Is(err, sign.ErrMissing), errors.Is(err, sign.ErrInvalid),
+		errors.Is(err, sign.ErrExpired), errors.Is(err, sign.ErrUnknownKey):
+		return httpError{fasthttp.StatusForbidden, err.Error()}
+	case errors.Is(err, errNotFound), errors.Is(err, store.ErrNotFound), errors.Is(err, store.ErrInvalidKey):
+		return httpError{fasthttp.StatusNotFound, "not found"}
+	case errors.Is(err, errMethod):
+		return httpError{fasthttp.StatusMethodNotAllowed, err.Error()}
+	case errors.Is(err, errTooLarge), errors.Is(err, store.ErrTooLarge):
+		return httpError{fasthttp.StatusRequestEntityTooLarge, errTooLarge.Error()}
+	case errors.Is(err, format.ErrUnsupported), errors.Is(err, format.ErrShort):
+		return httpError{fasthttp.StatusUnsupportedMediaType, "not an allowed image type (JPEG, PNG, WebP, GIF, AVIF)"}
+	case errors.Is(err, transform.ErrTooManyPixels):
+		return httpError{fasthttp.StatusUnprocessableEntity, err.Error()}
+	case errors.As(err, &de), errors.Is(err, transform.ErrFormatMismatch):
+		return httpError{fasthttp.StatusUnprocessableEntity, "image does not decode"}
+	case errors.Is(err, workers.ErrQueueFull):
+		return httpError{fasthttp.StatusTooManyRequests, "server busy, retry later"}
+	case errors.Is(err, errDeadline), errors.Is(err, context.DeadlineExceeded):
+		return httpError{fasthttp.StatusServiceUnavailable, errDeadline.Error()}
+	case errors.Is(err, errDraining):
+		return httpError{fasthttp.StatusServiceUnavailable, err.Error()}
+	case errors.Is(err, store.ErrReadOnly):
+		return httpError{fasthttp.StatusServiceUnavailable, "originals store is not writable"}
+	}
+	return httpError{fasthttp.StatusInternalServerError, "internal error"}
+}
+
+type errorBody struct {
+	Error  string `json:"error"`
+	Status int    `json:"status"`
+}
+
+// fail answers with a JSON error body. Headers a success would carry
+// (caching, digests) are cleared so an error is never cached as immutable.
+func (s *Server) fail(ctx *fasthttp.RequestCtx, err error) {
+	he := classify(err)
+	resp := &ctx.Response
+	resp.Header.Del(fasthttp.HeaderCacheControl)
+	resp.Header.Del(fasthttp.HeaderETag)
+	resp.Header.Del("Content-Digest")
+	resp.Header.Del("X-Accel-Redirect")
+	resp.SetStatusCode(he.status)
+	resp.Header.SetContentType("application/json")
+	resp.Header.Set(fasthttp.HeaderCacheControl, "no-store")
+	resp.Header.Set("X-Content-Type-Options", "nosniff")
+	switch he.status {
+	case fasthttp.StatusTooManyRequests:
+		resp.Header.Set(fasthttp.HeaderRetryAfter, s.retryAfter)
+	case fasthttp.StatusUnauthorized:
+		resp.Header.Set(fasthttp.HeaderWWWAuthenticate, `Bearer realm="pictor"`)
+	}
+	body, _ := json.Marshal(errorBody{Error: he.msg, Status: he.status})
+	resp.SetBody(append(body, '\n'))
+	if he.status >= 500 && he.status != fasthttp.StatusServiceUnavailable {
+		ctx.SetUserValue(ctxErr, err) // for the log line, never the body
+	}
+}

@@ -1,0 +1,164 @@
+package server
+
+import (
+	"context"
+	"log/slog"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/valyala/fasthttp"
+)
+
+// metrics are Prometheus collectors from client_golang, registered on the
+// registry main hands in and served on the admin listener.
+type metrics struct {
+	requests  *prometheus.CounterVec   // route, code
+	duration  *prometheus.HistogramVec // route
+	transform prometheus.Histogram     // pipeline seconds, cold only
+	tiers     *prometheus.CounterVec   // tier: memory, miss
+	uploads   prometheus.Counter
+	upBytes   prometheus.Counter
+
+	// codes caches label values so the hot path does not format integers.
+	codes [600]string
+}
+
+func newMetrics(reg *prometheus.Registry, s *Server) (*metrics, error) {
+	m := &metrics{
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "pictor_http_requests_total",
+			Help: "HTTP requests by route and status code.",
+		}, []string{"route", "code"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "pictor_http_request_duration_seconds",
+			Help: "Time from request to response by route.",
+			// 100 µs (memory hit) to 10 s (the default deadline).
+			Buckets: prometheus.ExponentialBucketsRange(0.0001, 10, 16),
+		}, []string{"route"}),
+		transform: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "pictor_transform_duration_seconds",
+			Help:    "Pipeline run time for variants not found in a cache.",
+			Buckets: prometheus.ExponentialBucketsRange(0.001, 10, 14),
+		}),
+		tiers: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "pictor_variant_lookups_total",
+			Help: "Variant lookups by the tier that answered (memory) or miss.",
+		}, []string{"tier"}),
+		uploads: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "pictor_uploads_total",
+			Help: "Originals stored (new or already present).",
+		}),
+		upBytes: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "pictor_upload_bytes_total",
+			Help: "Bytes of originals received.",
+		}),
+	}
+	for i := range m.codes {
+		m.codes[i] = strconv.Itoa(i)
+	}
+	cs := []prometheus.Collector{
+		m.requests, m.duration, m.transform, m.tiers, m.uploads, m.upBytes,
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "pictor_workers_running",
+			Help: "Transforms holding a worker.",
+		}, func() float64 { return float64(s.Workers.Running()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "pictor_workers_waiting",
+			Help: "Admitted transforms waiting for a worker.",
+		}, func() float64 { return float64(s.Workers.Waiting()) }),
+	}
+	if s.Memory != nil {
+		mem := s.Memory
+		cs = append(cs,
+			prometheus.NewCounterFunc(prometheus.CounterOpts{
+				Name: "pictor_memory_cache_hits_total", Help: "Memory tier hits.",
+			}, func() float64 { return float64(mem.Stats().Hits) }),
+			prometheus.NewCounterFunc(prometheus.CounterOpts{
+				Name: "pictor_memory_cache_misses_total", Help: "Memory tier misses.",
+			}, func() float64 { return float64(mem.Stats().Misses) }),
+			prometheus.NewCounterFunc(prometheus.CounterOpts{
+				Name: "pictor_memory_cache_evictions_total", Help: "Memory tier evictions.",
+			}, func() float64 { return float64(mem.Stats().Evictions) }),
+		)
+	}
+	if err := registerAll(reg, cs...); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// registerAll registers cs and the Go runtime and process collectors,
+// tolerating a registry that already has the latter.
+func registerAll(reg *prometheus.Registry, cs ...prometheus.Collector) error {
+	for _, c := range cs {
+		if err := reg.Register(c); err != nil {
+			return err
+		}
+	}
+	for _, c := range []prometheus.Collector{
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+	} {
+		if err := reg.Register(c); err != nil {
+			if _, ok := err.(prometheus.AlreadyRegisteredError); !ok {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// observe wraps the router: one metrics sample and one log line per
+// request (method, path, status, bytes, duration, cache tier).
+func (s *Server) observe(route func(*fasthttp.RequestCtx) routeID) fasthttp.RequestHandler {
+	return func(ctx *fasthttp.RequestCtx) {
+		start := time.Now()
+		if s.draining.Load() {
+			ctx.SetConnectionClose()
+			s.fail(ctx, errDraining)
+			s.logRequest(ctx, routeOther, start)
+			return
+		}
+		r := route(ctx)
+		s.logRequest(ctx, r, start)
+	}
+}
+
+func (s *Server) logRequest(ctx *fasthttp.RequestCtx, r routeID, start time.Time) {
+	d := time.Since(start)
+	code := ctx.Response.StatusCode()
+	codeLabel := "other"
+	if code > 0 && code < len(s.metrics.codes) {
+		codeLabel = s.metrics.codes[code]
+	}
+	s.metrics.requests.WithLabelValues(routeNames[r], codeLabel).Inc()
+	s.metrics.duration.WithLabelValues(routeNames[r]).Observe(d.Seconds())
+	if !s.Logger.Enabled(context.Background(), slog.LevelInfo) {
+		return
+	}
+	tier, _ := ctx.UserValue(ctxTier).(string)
+	attrs := []slog.Attr{
+		slog.String("method", string(ctx.Method())),
+		slog.String("path", string(ctx.Path())),
+		slog.Int("status", code),
+		slog.Int("bytes", bodyLen(&ctx.Response)),
+		slog.Duration("dur", d),
+	}
+	if tier != "" {
+		attrs = append(attrs, slog.String("tier", tier))
+	}
+	if err, ok := ctx.UserValue(ctxErr).(error); ok {
+		attrs = append(attrs, slog.String("err", err.Error()))
+	}
+	s.Logger.LogAttrs(context.Background(), slog.LevelInfo, "request", attrs...)
+}
+
+// bodyLen is the response size without reading a streamed body.
+func bodyLen(r *fasthttp.Response) int {
+	if r.IsBodyStream() {
+		return r.Header.ContentLength()
+	}
+	return len(r.Body())
+}

@@ -1,0 +1,111 @@
+package server
+
+import (
+	"encoding/base64"
+	"encoding/hex"
+	"strings"
+
+	"github.com/pictorhq/pictor/store"
+	"github.com/pictorhq/pictor/transform/format"
+	"github.com/valyala/fasthttp"
+)
+
+// handleOriginal serves GET/HEAD /o/<key>. Behind Nginx it answers with
+// X-Accel-Redirect and no body, and Nginx sends the file with sendfile;
+// without Nginx it streams the file itself.
+func (s *Server) handleOriginal(ctx *fasthttp.RequestCtx, rawKey []byte) {
+	key := string(rawKey)
+	if !store.ValidKey(key) {
+		s.fail(ctx, errNotFound)
+		return
+	}
+	f, _ := format.FromExt(key[strings.LastIndexByte(key, '.')+1:])
+	etag, digest := originalTags(key)
+	h := &ctx.Response.Header
+	set := func(size int64) {
+		h.Set(fasthttp.HeaderCacheControl, cacheControlImmutable)
+		h.Set(fasthttp.HeaderETag, etag)
+		if digest != "" {
+			h.Set(headerContentDigest, digest)
+		}
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.SetContentType(f.ContentType())
+	}
+	if s.cfg.AccelRedirect {
+		rel, err := s.Store.RelPath(key)
+		if err == nil {
+			_, _, err = s.Store.Stat(key)
+		}
+		if err != nil {
+			s.fail(ctx, err)
+			return
+		}
+		set(0)
+		if notModified(ctx, etag) {
+			ctx.SetStatusCode(fasthttp.StatusNotModified)
+			return
+		}
+		h.Set("X-Accel-Redirect", s.cfg.AccelPrefix+rel)
+		return
+	}
+	file, err := s.Store.Open(key)
+	if err != nil {
+		s.fail(ctx, err)
+		return
+	}
+	st, err := file.Stat()
+	if err != nil {
+		file.Close()
+		s.fail(ctx, err)
+		return
+	}
+	set(st.Size())
+	if notModified(ctx, etag) {
+		file.Close()
+		ctx.SetStatusCode(fasthttp.StatusNotModified)
+		return
+	}
+	if ctx.IsHead() {
+		file.Close()
+		h.SetContentLength(int(st.Size()))
+		return
+	}
+	// fasthttp closes the file once the body is sent.
+	ctx.Response.SetBodyStream(file, int(st.Size()))
+}
+
+// originalTags derives the ETag and Content-Digest of an original from its
+// key, which is the hex SHA-256 of its bytes: no file read is needed. A key
+// with fewer than 64 hex digits holds only part of the digest, so it gets
+// an ETag but no Content-Digest.
+func originalTags(key string) (etag, digest string) {
+	hexPart := key[:strings.IndexByte(key, '.')]
+	etag = `"` + hexPart + `"`
+	if len(hexPart) == 64 {
+		sum, err := hex.DecodeString(hexPart)
+		if err == nil {
+			digest = "sha-256=:" + base64.StdEncoding.EncodeToString(sum) + ":"
+		}
+	}
+	return etag, digest
+}
+
+// handleDelete serves DELETE /o/<key>: the original goes, and its variants
+// in the memory tier stop being served.
+func (s *Server) handleDelete(ctx *fasthttp.RequestCtx, rawKey []byte) {
+	if !s.authorized(ctx) {
+		s.fail(ctx, errUnauthorized)
+		return
+	}
+	key := string(rawKey)
+	if !store.ValidKey(key) {
+		s.fail(ctx, errNotFound)
+		return
+	}
+	if err := s.Store.Delete(key); err != nil {
+		s.fail(ctx, err)
+		return
+	}
+	s.setPurged(key, true)
+	ctx.SetStatusCode(fasthttp.StatusNoContent)
+}

@@ -1,0 +1,67 @@
+package transform
+
+import (
+	"fmt"
+
+	"github.com/pictorhq/pictor/transform/format"
+)
+
+// Config holds the pipeline's limits and encoder defaults.
+type Config struct {
+	// MaxPixels is the largest source (width × height) the pipeline will
+	// decode, checked from the header. Default 50 MP.
+	MaxPixels int64
+	// MaxDimension is the largest output width or height in pixels, after
+	// dpr_. Default 8192, the same bound as the option grammar.
+	MaxDimension int
+	// MaxOutputPixels caps width × height of the output. Default 50 MP: an
+	// output larger than any accepted source is never a useful web image.
+	MaxOutputPixels int64
+	// Progressive makes JPEG output progressive. Default false: it costs
+	// about a fifth more encode CPU for thumbnails that load at once anyway.
+	Progressive bool
+}
+
+// DefaultConfig returns the defaults documented on Config.
+func DefaultConfig() Config {
+	return Config{
+		MaxPixels:       50_000_000,
+		MaxDimension:    8192,
+		MaxOutputPixels: 50_000_000,
+	}
+}
+
+// Validate reports a setting out of range.
+func (c Config) Validate() error {
+	switch {
+	case c.MaxPixels < 1:
+		return fmt.Errorf("transform: MaxPixels = %d, want >= 1", c.MaxPixels)
+	case c.MaxDimension < 1:
+		return fmt.Errorf("transform: MaxDimension = %d, want >= 1", c.MaxDimension)
+	case c.MaxOutputPixels < 1:
+		return fmt.Errorf("transform: MaxOutputPixels = %d, want >= 1", c.MaxOutputPixels)
+	}
+	return nil
+}
+
+// quality is the encoder quality for q_ unset or q_auto. The Save-Data
+// figures are where JPEG and WebP artefacts start to show on photos at 1×;
+// AVIF holds up lower for the same look.
+func quality(f format.Format, auto, saveData bool) int {
+	if !auto {
+		return 0 // the encoder's default (see vips.SaveOptions)
+	}
+	switch f {
+	case format.JPEG, format.WebP:
+		if saveData {
+			return 55
+		}
+		return 80
+	case format.AVIF:
+		if saveData {
+			return 40
+		}
+		return 60
+	}
+	return 0
+}

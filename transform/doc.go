@@ -1,0 +1,15 @@
+// Package transform makes variants: it turns an original's bytes and a
+// parsed set of options into encoded output bytes.
+//
+// Data flows one way through a Processor's pipeline, a list of small steps
+// with a deadline check between each:
+//
+//	probe (header only, pixel limit) → plan (target geometry, shrink-on-load
+//	factor) → load (JPEG shrink / WebP scale) → orient (EXIF) → sRGB →
+//	resize / crop / pad by c_ → effects → flatten → encode
+//
+// The package also decides what a request's output is before any pixel is
+// touched (Negotiate: f_auto from Accept, q_auto from Save-Data) and names
+// the variant for caches (VariantKey). It never speaks HTTP: errors are
+// package values and types that the server maps to statuses.
+package transform

@@ -1,0 +1,78 @@
+package transform
+
+import (
+	"testing"
+
+	"github.com/pictorhq/pictor/transform/format"
+	"github.com/pictorhq/pictor/transform/options"
+)
+
+const chromeAccept = "image/avif,image/webp,image/apng,image/svg+xml,image/*,*/*;q=0.8"
+
+func TestNegotiate(t *testing.T) {
+	tests := []struct {
+		name     string
+		o        options.Options
+		src      format.Format
+		accept   string
+		saveData bool
+		want     Output
+	}{
+		{"source format by default", options.Options{}, format.PNG, chromeAccept, false, Output{Format: format.PNG}},
+		{"explicit format", options.Options{Format: format.WebP}, format.JPEG, "", false, Output{Format: format.WebP}},
+		{"auto prefers avif", options.Options{FormatAuto: true}, format.JPEG, chromeAccept, false, Output{Format: format.AVIF, Vary: "Accept"}},
+		{"auto takes webp", options.Options{FormatAuto: true}, format.JPEG, "image/webp,*/*", false, Output{Format: format.WebP, Vary: "Accept"}},
+		{"auto ignores q=0", options.Options{FormatAuto: true}, format.JPEG, "image/avif;q=0, image/webp", false, Output{Format: format.WebP, Vary: "Accept"}},
+		{"auto with q params", options.Options{FormatAuto: true}, format.JPEG, "image/avif; q=0.9", false, Output{Format: format.AVIF, Vary: "Accept"}},
+		{"wildcards do not count", options.Options{FormatAuto: true}, format.JPEG, "*/*", false, Output{Format: format.Unknown, Vary: "Accept"}},
+		{"explicit quality", options.Options{Format: format.JPEG, Quality: 70}, format.JPEG, "", true, Output{Format: format.JPEG, Quality: 70}},
+		{"q_auto", options.Options{Format: format.JPEG, QualityAuto: true}, format.JPEG, "", false, Output{Format: format.JPEG, Quality: 80, Vary: "Save-Data"}},
+		{"q_auto with Save-Data", options.Options{Format: format.WebP, QualityAuto: true}, format.JPEG, "", true, Output{Format: format.WebP, Quality: 55, Vary: "Save-Data", saveData: true}},
+		{"f_auto and q_auto", options.Options{FormatAuto: true, QualityAuto: true}, format.JPEG, chromeAccept, true, Output{Format: format.AVIF, Quality: 40, Vary: "Accept, Save-Data", saveData: true}},
+	}
+	for _, tt := range tests {
+		got := Negotiate(tt.o, tt.src, []byte(tt.accept), tt.saveData)
+		if got != tt.want {
+			t.Errorf("%s: Negotiate(%v, %v, %q, %v) = %+v, want %+v", tt.name, tt.o, tt.src, tt.accept, tt.saveData, got, tt.want)
+		}
+	}
+}
+
+func TestResolve(t *testing.T) {
+	o := Output{Format: format.Unknown, saveData: true}
+	if got := o.resolve(true, true); got.Format != format.PNG {
+		t.Errorf("resolve(alpha) = %v, want png", got.Format)
+	}
+	if got := o.resolve(false, true); got.Format != format.JPEG || got.Quality != 55 {
+		t.Errorf("resolve(no alpha, q_auto, Save-Data) = %+v, want jpeg q55", got)
+	}
+	if got := (Output{Format: format.WebP}).resolve(true, false); got.Format != format.WebP {
+		t.Errorf("resolve keeps a chosen format: got %v", got.Format)
+	}
+}
+
+func TestVariantKey(t *testing.T) {
+	const key = "0123456789abcdef0123456789abcdef.jpg"
+	base := options.Options{Width: 400, Format: format.WebP}
+	k := VariantKey(base, key, Output{Format: format.WebP})
+	if len(k) != 32 {
+		t.Fatalf("VariantKey length = %d, want 32", len(k))
+	}
+	signed := base
+	signed.Signature, signed.Expires, signed.KeyID = "abc", 99, "k2"
+	if got := VariantKey(signed, key, Output{Format: format.WebP}); got != k {
+		t.Errorf("signature, expiry and key id changed the variant key: %s vs %s", got, k)
+	}
+	differ := map[string]string{
+		"options":   VariantKey(options.Options{Width: 401, Format: format.WebP}, key, Output{Format: format.WebP}),
+		"original":  VariantKey(base, "1123456789abcdef0123456789abcdef.jpg", Output{Format: format.WebP}),
+		"format":    VariantKey(base, key, Output{Format: format.AVIF}),
+		"quality":   VariantKey(base, key, Output{Format: format.WebP, Quality: 55}),
+		"save-data": VariantKey(base, key, Output{Format: format.WebP, saveData: true}),
+	}
+	for what, got := range differ {
+		if got == k {
+			t.Errorf("a different %s gave the same variant key %s", what, k)
+		}
+	}
+}
