@@ -1,0 +1,171 @@
+package options
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+)
+
+// DefaultMaxDimension is the default largest w_, h_, x_ and y_: 8192 px is
+// the largest edge the common browsers and the AVIF/WebP encoders handle
+// without tiling, and it bounds a request's pixel budget to 64 MP.
+const DefaultMaxDimension = 8192
+
+// Preset is a named set of options that a URL names with t_<name>.
+type Preset struct {
+	// Name is the t_ value: [a-z0-9-]{1,32}.
+	Name string
+	// Options is the preset's option string, e.g.
+	// "w_200,h_200,c_fill,g_auto,f_auto,q_auto". It may not contain t_,
+	// s_, exp_ or kid_, and must be valid on its own.
+	Options string
+	// Public presets may be served unsigned when the URL's options are
+	// exactly "t_<name>".
+	Public bool
+	// Eager presets are generated at upload time.
+	Eager bool
+}
+
+// Config holds the parser's settings.
+type Config struct {
+	// MaxDimension is the largest w_, h_, x_ and y_ accepted, in pixels.
+	// Default DefaultMaxDimension (8192).
+	MaxDimension int
+	// Presets are the t_ presets, keyed by their Name. Default none.
+	Presets map[string]Preset
+}
+
+// DefaultConfig returns the defaults documented on Config.
+func DefaultConfig() Config {
+	return Config{MaxDimension: DefaultMaxDimension}
+}
+
+// Validate reports a setting out of range or a preset that does not parse.
+func (c Config) Validate() error {
+	_, err := c.compile()
+	return err
+}
+
+// maxNameLen bounds preset names and key ids: long enough for a
+// descriptive name, short enough to keep URLs readable.
+const maxNameLen = 32
+
+// presetForbidden are the components a preset may not carry: t_ would
+// nest presets, and s_, exp_ and kid_ belong to one signed URL, not to a
+// reusable set of options.
+var presetForbidden = map[string]bool{"t": true, "s": true, "exp": true, "kid": true}
+
+// compile validates c and splits every preset into its components once, so
+// that Parse only merges them.
+func (c Config) compile() (map[string]compiledPreset, error) {
+	if c.MaxDimension < 1 {
+		return nil, fmt.Errorf("options: MaxDimension = %d, want >= 1", c.MaxDimension)
+	}
+	bare := &Parser{maxDim: c.MaxDimension}
+	out := make(map[string]compiledPreset, len(c.Presets))
+	for key, p := range c.Presets {
+		if key != p.Name {
+			return nil, fmt.Errorf("options: preset %q is stored under name %q", p.Name, key)
+		}
+		if !validPresetName(p.Name) {
+			return nil, fmt.Errorf("options: preset name %q: want [a-z0-9-]{1,%d}", p.Name, maxNameLen)
+		}
+		comps, err := split(p.Options)
+		if err != nil {
+			return nil, fmt.Errorf("options: preset %q: %w", p.Name, err)
+		}
+		for _, cp := range comps {
+			if presetForbidden[cp.name] {
+				return nil, fmt.Errorf("options: preset %q: %s_ is not allowed in a preset", p.Name, cp.name)
+			}
+		}
+		// A preset must stand on its own so that a bare t_<name> URL is
+		// always valid.
+		if _, err := bare.build(comps); err != nil {
+			return nil, fmt.Errorf("options: preset %q: %w", p.Name, err)
+		}
+		out[key] = compiledPreset{Preset: p, comps: comps}
+	}
+	return out, nil
+}
+
+type compiledPreset struct {
+	Preset
+	comps []component
+}
+
+func validPresetName(s string) bool {
+	if len(s) == 0 || len(s) > maxNameLen {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// ParsePresets reads presets from a configuration string such as the
+// PICTOR_PRESETS variable: entries separated by ';', each "name:options",
+// where the name may carry the flags "+public" and "+eager":
+//
+//	thumb+public:w_200,h_200,c_fill;hero+eager:w_1600
+//
+// Whitespace around entries is ignored so that the list may span lines. It
+// checks names and flags; whether the options parse is Config.Validate's
+// job, since that depends on MaxDimension. An empty string gives no presets.
+func ParsePresets(s string) (map[string]Preset, error) {
+	if strings.TrimSpace(s) == "" {
+		return nil, nil
+	}
+	out := make(map[string]Preset)
+	for i, entry := range strings.Split(s, ";") {
+		entry = strings.TrimSpace(entry)
+		if entry == "" {
+			return nil, fmt.Errorf("options: presets: entry %d is empty", i+1)
+		}
+		head, opts, ok := strings.Cut(entry, ":")
+		if !ok {
+			return nil, fmt.Errorf("options: presets: entry %q: want name:options", entry)
+		}
+		flags := strings.Split(head, "+")
+		p := Preset{Name: flags[0], Options: opts}
+		if !validPresetName(p.Name) {
+			return nil, fmt.Errorf("options: preset name %q: want [a-z0-9-]{1,%d}", p.Name, maxNameLen)
+		}
+		for _, f := range flags[1:] {
+			switch {
+			case f == "public" && !p.Public:
+				p.Public = true
+			case f == "eager" && !p.Eager:
+				p.Eager = true
+			default:
+				return nil, fmt.Errorf("options: preset %q: flag %q: want +public or +eager, each at most once", p.Name, f)
+			}
+		}
+		if opts == "" {
+			return nil, fmt.Errorf("options: preset %q: %w", p.Name, ErrEmpty)
+		}
+		if _, dup := out[p.Name]; dup {
+			return nil, fmt.Errorf("options: preset %q defined more than once", p.Name)
+		}
+		out[p.Name] = p
+	}
+	return out, nil
+}
+
+// ErrEmpty is returned by Parse for an empty options string.
+var ErrEmpty = errors.New("options: empty")
+
+// sortedPresets lists presets by name.
+func sortedPresets(m map[string]compiledPreset) []Preset {
+	out := make([]Preset, 0, len(m))
+	for _, p := range m {
+		out = append(out, p.Preset)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}

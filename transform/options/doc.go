@@ -1,0 +1,37 @@
+// Package options owns the transform-option grammar of /t/<options>/<key>
+// URLs and its canonical form.
+//
+// A URL's <options> segment is a comma-separated list of name_value
+// components (w_400,f_webp); the name is the text before the first
+// underscore, so values may themselves contain underscores (g_north_east,
+// s_ab_c). Parser.Parse turns the segment into an Options struct, expanding
+// a t_ preset and letting explicit components override the preset's, and
+// rejects anything it does not understand with an *Error that names the
+// component. Options.String prints the struct back in one canonical order
+// with defaults dropped, so that w_400,f_webp and f_webp,w_400 are the same
+// variant: the signature (package sign) is computed over
+// Options.Unsigned().String() and the cache key over Options.Variant().String().
+//
+// Every value has exactly one accepted spelling, so the canonical form is
+// not only the printed form but the only form that parses to a given
+// struct field for field:
+//
+//   - integers are plain decimal digits with no sign and no leading zero
+//     (w_400, never w_0400 or w_+400; x_0 is the one spelling of zero);
+//   - decimals (dpr_, the blur sigma) are accepted only as
+//     strconv.FormatFloat(v, 'f', -1, 64) prints them: "2.5" and "0.5" but
+//     not "2.50", "02", ".5", "2.0", "1e3" or "+2";
+//   - dpr_ is one of 1, 1.5, 2, 2.5, 3, 3.5, 4, and dpr_1 (the default)
+//     parses to the zero value and is dropped from the canonical form;
+//   - b_ takes six hex digits in either case and prints lowercase;
+//   - f_jpg parses to JPEG and prints as f_jpeg;
+//   - defaults (c_fit, g_center, dpr_1) are accepted and dropped.
+//
+// Options that would change nothing but the cache key are refused rather
+// than silently ignored: g_ without c_fill, c_pad or c_crop, x_/y_ without
+// c_crop, and any c_ other than c_fit without w_ or h_.
+//
+// The zero Options prints as the empty string. Parse refuses an empty
+// string with ErrEmpty because a URL path segment cannot be empty; callers
+// that may hold a zero Options (c_fit alone, dpr_1 alone) check IsZero.
+package options

@@ -1,0 +1,226 @@
+package options
+
+import (
+	"strconv"
+
+	"github.com/pictorhq/pictor/transform/format"
+)
+
+// Crop is the resize mode chosen with c_.
+type Crop uint8
+
+const (
+	Fit    Crop = iota // c_fit (default): fit inside the w×h box
+	Fill               // c_fill: cover the box and crop the overflow at g_
+	Limit              // c_limit: like fit, but never upscale
+	Pad                // c_pad: fit, then pad to the box with b_ at g_
+	Scale              // c_scale: exactly w×h, ignoring the aspect ratio
+	Region             // c_crop: cut the w×h region at x_,y_ (or at g_)
+)
+
+var cropNames = [...]string{Fit: "fit", Fill: "fill", Limit: "limit", Pad: "pad", Scale: "scale", Region: "crop"}
+
+// String is the c_ value: "fit", "fill", "limit", "pad", "scale", "crop".
+func (c Crop) String() string {
+	if int(c) >= len(cropNames) {
+		return ""
+	}
+	return cropNames[c]
+}
+
+// Gravity is the anchor chosen with g_ for c_fill, c_pad and c_crop.
+type Gravity uint8
+
+const (
+	Center Gravity = iota // g_center (default)
+	North
+	South
+	East
+	West
+	NorthEast
+	NorthWest
+	SouthEast
+	SouthWest
+	Auto // g_auto: libvips smartcrop, attention strategy
+)
+
+var gravityNames = [...]string{
+	Center: "center", North: "north", South: "south", East: "east", West: "west",
+	NorthEast: "north_east", NorthWest: "north_west", SouthEast: "south_east", SouthWest: "south_west",
+	Auto: "auto",
+}
+
+// String is the g_ value: "center", "north", …, "south_west", "auto".
+func (g Gravity) String() string {
+	if int(g) >= len(gravityNames) {
+		return ""
+	}
+	return gravityNames[g]
+}
+
+// Color is an sRGB colour given with b_rrggbb.
+type Color struct{ R, G, B uint8 }
+
+// String is the b_ value: six lowercase hex digits.
+func (c Color) String() string {
+	const hex = "0123456789abcdef"
+	return string([]byte{hex[c.R>>4], hex[c.R&15], hex[c.G>>4], hex[c.G&15], hex[c.B>>4], hex[c.B&15]})
+}
+
+// Options is one parsed options segment. The zero value means "no
+// transform beyond the defaults" (auto-rotate, sRGB, strip metadata) and
+// keeps the source's size and format. Options is comparable with ==.
+type Options struct {
+	// Width and Height (w_, h_) are the target box in CSS pixels,
+	// 1..MaxDimension; 0 means unset.
+	Width, Height int
+	// Crop (c_) is the resize mode; Fit is the default.
+	Crop Crop
+	// Gravity (g_) anchors c_fill, c_pad and c_crop; Center is the default.
+	Gravity Gravity
+	// X and Y (x_, y_) are the region offset for c_crop, 0..MaxDimension.
+	X, Y int
+	// DPR (dpr_) multiplies Width and Height: 1.5..4 in steps of 0.5; 0
+	// means unset, which dpr_1 also parses to.
+	DPR float64
+	// Format (f_) is the output format; Unknown keeps the source's.
+	Format format.Format
+	// FormatAuto (f_auto) negotiates the format from Accept.
+	FormatAuto bool
+	// Quality (q_) is the encoder quality 1..100; 0 means the encoder's
+	// default.
+	Quality int
+	// QualityAuto (q_auto) lowers quality for Save-Data: on.
+	QualityAuto bool
+	// Background (b_) pads c_pad and flattens alpha for JPEG, when
+	// HasBackground is set (black is a valid background).
+	Background    Color
+	HasBackground bool
+	// Blur (e_blur:<sigma>) is the Gaussian sigma, in (0, 100]; 0 means no
+	// blur.
+	Blur float64
+	// Sharpen (e_sharpen) and Grayscale (e_grayscale) are effects.
+	Sharpen   bool
+	Grayscale bool
+	// Expires (exp_) is the unix second after which the URL stops
+	// working; 0 means never.
+	Expires int64
+	// KeyID (kid_) names the signing key; empty means the default key.
+	KeyID string
+	// Signature (s_) is the URL signature, unpadded base64url.
+	Signature string
+}
+
+// String prints o in canonical form: the components in the fixed order
+// w, h, c, g, x, y, dpr, f, q, b, e, exp, kid, s, with defaults and zero
+// values left out and presets already expanded. For every o that Parse
+// returned, Parse(o.String()) returns o again. The zero Options prints as
+// "".
+func (o Options) String() string {
+	b := make([]byte, 0, 64)
+	add := func(name, value string) {
+		if len(b) > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, name...)
+		b = append(b, '_')
+		b = append(b, value...)
+	}
+	if o.Width != 0 {
+		add("w", strconv.Itoa(o.Width))
+	}
+	if o.Height != 0 {
+		add("h", strconv.Itoa(o.Height))
+	}
+	if o.Crop != Fit {
+		add("c", o.Crop.String())
+	}
+	if o.Gravity != Center {
+		add("g", o.Gravity.String())
+	}
+	if o.X != 0 {
+		add("x", strconv.Itoa(o.X))
+	}
+	if o.Y != 0 {
+		add("y", strconv.Itoa(o.Y))
+	}
+	if o.DPR != 0 && o.DPR != 1 {
+		add("dpr", formatDecimal(o.DPR))
+	}
+	switch {
+	case o.FormatAuto:
+		add("f", "auto")
+	case o.Format != format.Unknown:
+		add("f", o.Format.String())
+	}
+	switch {
+	case o.QualityAuto:
+		add("q", "auto")
+	case o.Quality != 0:
+		add("q", strconv.Itoa(o.Quality))
+	}
+	if o.HasBackground {
+		add("b", o.Background.String())
+	}
+	if e := o.effects(); e != "" {
+		add("e", e)
+	}
+	if o.Expires != 0 {
+		add("exp", strconv.FormatInt(o.Expires, 10))
+	}
+	if o.KeyID != "" {
+		add("kid", o.KeyID)
+	}
+	if o.Signature != "" {
+		add("s", o.Signature)
+	}
+	return string(b)
+}
+
+// effects prints the e_ value in the fixed order blur, grayscale, sharpen:
+// the pipeline applies effects in its own order, so the URL's order carries
+// no meaning and must not split the cache.
+func (o Options) effects() string {
+	var b []byte
+	sep := func() {
+		if len(b) > 0 {
+			b = append(b, ':')
+		}
+	}
+	if o.Blur != 0 {
+		b = append(b, "blur:"...)
+		b = append(b, formatDecimal(o.Blur)...)
+	}
+	if o.Grayscale {
+		sep()
+		b = append(b, "grayscale"...)
+	}
+	if o.Sharpen {
+		sep()
+		b = append(b, "sharpen"...)
+	}
+	return string(b)
+}
+
+// formatDecimal is the one spelling of a decimal value; parseDecimal
+// accepts nothing else.
+func formatDecimal(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
+
+// Unsigned returns o without its signature: what package sign signs.
+func (o Options) Unsigned() Options {
+	o.Signature = ""
+	return o
+}
+
+// Variant returns o without the signing fields (s_, exp_, kid_): the
+// options that decide the output pixels, and so the cache key. Two URLs
+// signed differently for the same variant share one cache entry.
+func (o Options) Variant() Options {
+	o.Signature = ""
+	o.Expires = 0
+	o.KeyID = ""
+	return o
+}
+
+// IsZero reports whether o asks for nothing beyond the defaults.
+func (o Options) IsZero() bool { return o == Options{} }
