@@ -7,6 +7,7 @@ import (
 	"io"
 	"mime"
 	"mime/multipart"
+	"time"
 
 	"github.com/pictorhq/pictor/store"
 	"github.com/pictorhq/pictor/transform"
@@ -30,19 +31,16 @@ type uploadResponse struct {
 // it is never held whole in memory.
 func (s *Server) handleUpload(ctx *fasthttp.RequestCtx) {
 	if !s.authorized(ctx) {
-		ctx.SetConnectionClose() // the body was not read
-		s.fail(ctx, errUnauthorized)
+		s.refuseUpload(ctx, errUnauthorized)
 		return
 	}
 	if cl := ctx.Request.Header.ContentLength(); cl > 0 && int64(cl) > s.cfg.MaxUploadBytes+multipartSlack {
-		ctx.SetConnectionClose()
-		s.fail(ctx, errTooLarge)
+		s.refuseUpload(ctx, errTooLarge)
 		return
 	}
 	obj, hdr, err := s.receive(ctx)
 	if err != nil {
-		ctx.SetConnectionClose() // the rest of the body may be unread
-		s.fail(ctx, err)
+		s.refuseUpload(ctx, err)
 		return
 	}
 	s.metrics.uploads.Inc()
@@ -61,6 +59,30 @@ func (s *Server) handleUpload(ctx *fasthttp.RequestCtx) {
 	}
 	ctx.SetBody(append(body, '\n'))
 }
+
+// refuseUpload answers an upload whose body may be partly unread. Closing
+// a socket with unread data makes the kernel send a reset, which can
+// destroy the error response before the client reads it; so, like Nginx's
+// lingering close, a bounded amount of the rest is read and dropped first.
+func (s *Server) refuseUpload(ctx *fasthttp.RequestCtx, err error) {
+	ctx.SetConnectionClose()
+	s.fail(ctx, err)
+	body := ctx.RequestBodyStream()
+	if body == nil {
+		return
+	}
+	if c := ctx.Conn(); c != nil {
+		c.SetReadDeadline(time.Now().Add(lingerTime))
+	}
+	io.Copy(io.Discard, io.LimitReader(body, lingerBytes))
+}
+
+// Lingering bounds: enough for a client that sent a whole over-limit file
+// at loopback or LAN speed, small enough that a hostile one costs little.
+const (
+	lingerTime  = 2 * time.Second
+	lingerBytes = 64 << 20
+)
 
 // multipartSlack is what a multipart envelope may add to the file's own
 // size before a Content-Length alone proves the upload too large.

@@ -255,7 +255,9 @@ func (p *Processor) encode(j *job) error {
 		Progressive: p.cfg.Progressive && j.out.Format == format.JPEG,
 	})
 	if err != nil {
-		return err
+		// libvips evaluates lazily: the source's pixels are decoded inside
+		// the save, so a truncated or corrupt original fails here.
+		return &DecodeError{Err: err}
 	}
 	j.body = body
 	return nil
