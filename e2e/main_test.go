@@ -52,7 +52,7 @@ func TestMain(m *testing.M) {
 
 // instance is one running pictor process.
 type instance struct {
-	t      *testing.T
+	t      testing.TB
 	cmd    *exec.Cmd
 	base   string
 	admin  string
@@ -63,7 +63,7 @@ type instance struct {
 	client *http.Client
 }
 
-func freeAddr(t *testing.T) string {
+func freeAddr(t testing.TB) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -75,7 +75,7 @@ func freeAddr(t *testing.T) string {
 
 // start runs pictor with env on top of the test defaults and waits for
 // /healthz.
-func start(t *testing.T, env ...string) *instance {
+func start(t testing.TB, env ...string) *instance {
 	t.Helper()
 	in := &instance{t: t, dir: t.TempDir(), log: &bytes.Buffer{}}
 	listen, admin := freeAddr(t), freeAddr(t)

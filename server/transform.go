@@ -102,13 +102,14 @@ func (s *Server) render(ctx *fasthttp.RequestCtx, key string, req transform.Requ
 	go func() {
 		defer s.inflight.Done()
 		defer release()
-		src, err := s.Store.ReadFile(key)
+		src, err := s.Store.Map(key)
 		if err != nil {
 			done <- result{err: err}
 			return
 		}
+		defer src.Close()
 		start := time.Now()
-		res, err := s.Processor.Process(dctx, src, req)
+		res, err := s.Processor.Process(dctx, src.Bytes(), req)
 		if err != nil {
 			done <- result{err: err}
 			return

@@ -1,0 +1,136 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/pictorhq/pictor/transform"
+	"github.com/pictorhq/pictor/transform/format"
+	"github.com/valyala/fasthttp"
+)
+
+func benchCorpus(b *testing.B) string {
+	dir := os.Getenv("PICTOR_BENCH_CORPUS")
+	if dir == "" {
+		dir = "../data/bench-corpus"
+	}
+	if _, err := os.Stat(filepath.Join(dir, "photo-3840x2400.jpg")); err != nil {
+		b.Skipf("bench corpus not found in %s: run `make corpus` (fetches Debian's ukui-wallpapers) or set PICTOR_BENCH_CORPUS", dir)
+	}
+	return dir
+}
+
+// procCPU is the CPU time (user + system) process pid has used, from
+// /proc/<pid>/stat, in clock ticks of 10 ms.
+func procCPU(b *testing.B, pid int) time.Duration {
+	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		b.Fatal(err)
+	}
+	// Fields after the parenthesised command name; utime and stime are the
+	// 14th and 15th fields of the whole line.
+	rest := string(raw[strings.LastIndexByte(string(raw), ')')+2:])
+	f := strings.Fields(rest)
+	ut, _ := strconv.ParseInt(f[11], 10, 64)
+	st, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(ut+st) * 10 * time.Millisecond
+}
+
+func selfCPU() time.Duration {
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// BenchmarkColdHTTP compares the server's CPU per cold request with the
+// in-process pipeline's CPU per image, same photo and options, same run.
+// The memory tier is off so every request runs the pipeline; requests go
+// one at a time over a keep-alive fasthttp connection. Run it with
+// -benchtime 200x or more.
+func BenchmarkColdHTTP(b *testing.B) {
+	dir := benchCorpus(b)
+	for _, c := range []struct{ file, opts string }{
+		{"photo-3840x2400.jpg", "w_400,f_jpeg"},
+		{"photo-3840x2400.jpg", "w_400,f_webp"},
+		{"photo-3700x2400.png", "w_400,f_webp"},
+	} {
+		b.Run(strings.TrimSuffix(c.file, filepath.Ext(c.file))+"/"+c.opts, func(b *testing.B) {
+			in := start(b, "PICTOR_MEMORY_CACHE_BYTES=0")
+			key := in.uploadFile(filepath.Join(dir, c.file))
+			url := in.base + in.signed(c.opts, key)
+			client := &fasthttp.Client{MaxConnsPerHost: 1, ReadTimeout: time.Minute}
+			req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
+			req.SetRequestURI(url)
+			get := func() {
+				if err := client.Do(req, resp); err != nil || resp.StatusCode() != 200 {
+					b.Fatalf("GET %s: %v %d", url, err, resp.StatusCode())
+				}
+			}
+			get() // warm: page cache, libvips start-up
+			pid := in.cmd.Process.Pid
+			b.ResetTimer()
+			cpu0 := procCPU(b, pid)
+			for i := 0; i < b.N; i++ {
+				get()
+			}
+			server := procCPU(b, pid) - cpu0
+			b.StopTimer()
+
+			// The same work in this process, through the same pipeline code.
+			src, _ := os.ReadFile(filepath.Join(dir, c.file))
+			p, err := transform.New(transform.DefaultConfig())
+			if err != nil {
+				b.Fatal(err)
+			}
+			o, _ := in.parser.Parse(c.opts)
+			srcFmt, _ := format.FromExt(strings.TrimPrefix(filepath.Ext(c.file), "."))
+			tr := transform.Request{Options: o, Output: transform.Negotiate(o, srcFmt, nil, false)}
+			n := max(b.N/2, 50)
+			self0 := selfCPU()
+			for i := 0; i < n; i++ {
+				if _, err := p.Process(context.Background(), src, tr); err != nil {
+					b.Fatal(err)
+				}
+			}
+			pipeline := (selfCPU() - self0) / time.Duration(n)
+			perReq := server / time.Duration(b.N)
+			b.ReportMetric(float64(perReq.Microseconds())/1e3, "server-ms-cpu/op")
+			b.ReportMetric(float64(pipeline.Microseconds())/1e3, "pipeline-ms-cpu/op")
+			b.ReportMetric(float64(perReq)/float64(pipeline), "server/pipeline")
+		})
+	}
+}
+
+// BenchmarkHotHTTP measures repeated-variant throughput: memory-tier hits
+// over loopback with the fasthttp client, 16 connections.
+func BenchmarkHotHTTP(b *testing.B) {
+	in := start(b)
+	key := in.uploadFile("../testdata/sample.jpg")
+	url := in.base + in.signed("w_300,f_webp", key)
+	client := &fasthttp.Client{MaxConnsPerHost: 16}
+	var fails atomic.Int64
+	b.SetParallelism(8)
+	b.ResetTimer()
+	start := time.Now()
+	b.RunParallel(func(pb *testing.PB) {
+		req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
+		req.SetRequestURI(url)
+		for pb.Next() {
+			if err := client.Do(req, resp); err != nil || resp.StatusCode() != 200 {
+				fails.Add(1)
+			}
+		}
+	})
+	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "req/s")
+	if f := fails.Load(); f > 0 {
+		b.Fatalf("%d of %d requests failed", f, b.N)
+	}
+}
