@@ -21,7 +21,6 @@ import (
 	"runtime/debug"
 	"strings"
 	"syscall"
-	"time"
 
 	"github.com/pictorhq/pictor/cache"
 	"github.com/pictorhq/pictor/server"
@@ -337,4 +336,3 @@ func versionCmd(out io.Writer) error {
 	return nil
 }
 
-var _ = time.Second

@@ -1,0 +1,115 @@
+package main
+
+import (
+	"bytes"
+	"flag"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestParseBytes(t *testing.T) {
+	tests := []struct {
+		in   string
+		want int64
+		ok   bool
+	}{
+		{"0", 0, true},
+		{"1024", 1024, true},
+		{"50MiB", 50 << 20, true},
+		{"512 MiB", 512 << 20, true},
+		{"10GiB", 10 << 30, true},
+		{"5MB", 5_000_000, true},
+		{"7B", 7, true},
+		{"", 0, false},
+		{"-1", 0, false},
+		{"1.5GiB", 0, false},
+		{"lots", 0, false},
+		{"99999999999TiB", 0, false},
+	}
+	for _, tt := range tests {
+		got, err := parseBytes(tt.in)
+		if (err == nil) != tt.ok || got != tt.want {
+			t.Errorf("parseBytes(%q) = %d, %v; want %d, ok=%v", tt.in, got, err, tt.want, tt.ok)
+		}
+	}
+}
+
+func TestLoadDefaultsEnvAndFlags(t *testing.T) {
+	t.Setenv("PICTOR_TIMEOUT", "3s")
+	t.Setenv("PICTOR_MAX_PIXELS", "12MP")
+	t.Setenv("PICTOR_UPLOAD_TOKENS", "tok-a-0123456789abcdef, tok-b-0123456789abcdef")
+	t.Setenv("PICTOR_ACCEL_REDIRECT", "on")
+	c, _, err := load("serve", []string{"-timeout", "4s", "-presets", "thumb+public:w_200,h_200,c_fill"}, &bytes.Buffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.server.Timeout != 4*time.Second {
+		t.Errorf("flag did not override env: timeout %v", c.server.Timeout)
+	}
+	if c.transform.MaxPixels != 12_000_000 {
+		t.Errorf("MaxPixels = %d", c.transform.MaxPixels)
+	}
+	if len(c.server.UploadTokens) != 2 || c.server.UploadTokens[1] != "tok-b-0123456789abcdef" {
+		t.Errorf("UploadTokens = %q", c.server.UploadTokens)
+	}
+	if !c.server.AccelRedirect {
+		t.Error("PICTOR_ACCEL_REDIRECT=on not applied")
+	}
+	if p, ok := c.options.Presets["thumb"]; !ok || !p.Public {
+		t.Errorf("presets = %+v", c.options.Presets)
+	}
+	if c.server.Listen != "127.0.0.1:8081" || c.store.Dir != "./data" || c.memory.MaxBytes != 512<<20 {
+		t.Errorf("defaults not applied: listen %q dir %q memory %d", c.server.Listen, c.store.Dir, c.memory.MaxBytes)
+	}
+}
+
+func TestLoadErrors(t *testing.T) {
+	for _, tt := range []struct{ env, val string }{
+		{"PICTOR_GPU", "sometimes"},
+		{"PICTOR_TIMEOUT", "soon"},
+		{"PICTOR_MAX_UPLOAD_BYTES", "big"},
+		{"PICTOR_ACCEL_REDIRECT", "maybe"},
+		{"PICTOR_PRESETS", "bad preset"},
+	} {
+		t.Run(tt.env, func(t *testing.T) {
+			t.Setenv(tt.env, tt.val)
+			if _, _, err := load("serve", nil, &bytes.Buffer{}); err == nil || !strings.Contains(err.Error()+tt.env, tt.env) {
+				t.Errorf("%s=%q: load = %v, want an error", tt.env, tt.val, err)
+			}
+		})
+	}
+}
+
+func TestHelpListsEveryVariable(t *testing.T) {
+	var out bytes.Buffer
+	_, _, err := load("serve", []string{"-h"}, &out)
+	if err != flag.ErrHelp {
+		t.Fatalf("-h: %v", err)
+	}
+	for _, v := range []string{"PICTOR_LISTEN", "PICTOR_ADMIN_LISTEN", "PICTOR_DATA_DIR", "PICTOR_SIGNING_KEYS",
+		"PICTOR_UPLOAD_TOKENS", "PICTOR_ACCEL_REDIRECT", "PICTOR_MAX_UPLOAD_BYTES", "PICTOR_MAX_PIXELS",
+		"PICTOR_TIMEOUT", "PICTOR_MEMORY_CACHE_BYTES", "PICTOR_DISK_CACHE_BYTES", "PICTOR_GPU"} {
+		if !strings.Contains(out.String(), v) {
+			t.Errorf("-h does not list %s", v)
+		}
+	}
+}
+
+func TestSignCommand(t *testing.T) {
+	t.Setenv("PICTOR_SIGNING_KEYS", "k1:0123456789abcdef0123")
+	key := strings.Repeat("ab", 32) + ".jpg"
+	var out bytes.Buffer
+	if err := signCmd([]string{"/t/f_webp,w_400/" + key}, &out); err != nil {
+		t.Fatal(err)
+	}
+	got := strings.TrimSpace(out.String())
+	if !strings.HasPrefix(got, "/t/w_400,f_webp,s_") || !strings.HasSuffix(got, "/"+key) {
+		t.Errorf("sign printed %q", got)
+	}
+	for _, bad := range []string{"/x/w_400/" + key, "/t/w_abc/" + key, "/t/w_400/nokey"} {
+		if err := signCmd([]string{bad}, &bytes.Buffer{}); err == nil {
+			t.Errorf("sign %q succeeded, want an error", bad)
+		}
+	}
+}
