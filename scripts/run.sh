@@ -4,7 +4,7 @@
 # is uploaded and working curl lines are printed. Ctrl-C stops it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bin=./bin/pictor
+bin=${PICTOR_BIN:-./bin/pictor}
 data=${PICTOR_DATA_DIR:-./data}
 mkdir -p "$data"
 secrets="$data/secrets.env"
