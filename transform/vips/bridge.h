@@ -1,0 +1,69 @@
+// C glue for package vips. libvips' API is mostly varargs functions, which
+// cgo cannot call, so every operation Pictor uses gets a fixed-signature
+// wrapper here. The wrappers return 0 on success and -1 on failure with the
+// reason in libvips' error buffer, except where noted.
+#ifndef PICTOR_VIPS_BRIDGE_H
+#define PICTOR_VIPS_BRIDGE_H
+
+#include <stdlib.h>
+#include <vips/vips.h>
+
+// Return value of the load and probe wrappers when the bytes are in a
+// format outside the allowlist (or in none at all).
+#define PICTOR_UNSUPPORTED (-2)
+
+// The EXIF tags Header reports, in this order (see pictor_exif_fields).
+#define PICTOR_EXIF_N 5
+#define PICTOR_EXIF_LEN 256
+
+typedef struct {
+	int width, height, bands;
+	int has_alpha;
+	int orientation;
+	int has_icc;
+	int pages;
+	char loader[64];
+	char interpretation[32];
+	char exif[PICTOR_EXIF_N][PICTOR_EXIF_LEN];
+} PictorHeader;
+
+int pictor_startup(int concurrency);
+int pictor_version(int field);
+void pictor_release_memory(void);
+
+int pictor_probe_memory(const void *data, size_t len, PictorHeader *h);
+int pictor_probe_file(const char *path, PictorHeader *h);
+int pictor_load(const void *data, size_t len, int shrink, double scale,
+	VipsImage **out);
+int pictor_load_any(const void *data, size_t len);
+
+void pictor_unref(VipsImage *im);
+int pictor_width(VipsImage *im);
+int pictor_height(VipsImage *im);
+int pictor_bands(VipsImage *im);
+int pictor_has_alpha(VipsImage *im);
+int pictor_orientation(VipsImage *im);
+const char *pictor_format_nick(VipsImage *im);
+const char *pictor_interpretation_nick(VipsImage *im);
+
+int pictor_autorot(VipsImage *in, VipsImage **out);
+int pictor_to_srgb(VipsImage *in, VipsImage **out);
+int pictor_resize(VipsImage *in, VipsImage **out, double hscale, double vscale);
+int pictor_extract_area(VipsImage *in, VipsImage **out,
+	int left, int top, int width, int height);
+int pictor_smartcrop(VipsImage *in, VipsImage **out, int width, int height);
+int pictor_embed(VipsImage *in, VipsImage **out,
+	int left, int top, int width, int height, int r, int g, int b);
+int pictor_flatten(VipsImage *in, VipsImage **out, int r, int g, int b);
+int pictor_gaussblur(VipsImage *in, VipsImage **out, double sigma);
+int pictor_sharpen(VipsImage *in, VipsImage **out);
+int pictor_grayscale(VipsImage *in, VipsImage **out);
+
+int pictor_jpegsave(VipsImage *in, void **buf, size_t *len,
+	int q, int interlace);
+int pictor_pngsave(VipsImage *in, void **buf, size_t *len, int interlace);
+int pictor_webpsave(VipsImage *in, void **buf, size_t *len, int q);
+int pictor_avifsave(VipsImage *in, void **buf, size_t *len, int q, int effort);
+int pictor_gifsave(VipsImage *in, void **buf, size_t *len);
+
+#endif
