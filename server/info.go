@@ -35,19 +35,20 @@ func (s *Server) handleInfo(ctx *fasthttp.RequestCtx, rawKey []byte) {
 		s.fail(ctx, errNotFound)
 		return
 	}
-	src, err := s.Store.ReadFile(key)
+	src, err := s.Store.Map(key)
 	if err != nil {
 		s.fail(ctx, err)
 		return
 	}
-	h, err := s.Processor.Probe(src)
+	defer src.Close()
+	h, err := s.Processor.Probe(src.Bytes())
 	if err != nil {
 		s.fail(ctx, err)
 		return
 	}
 	body, _ := json.Marshal(infoResponse{
 		Key: key, Format: h.Format.String(), Width: h.Width, Height: h.Height,
-		Bytes: int64(len(src)), Bands: h.Bands, HasAlpha: h.HasAlpha,
+		Bytes: int64(len(src.Bytes())), Bands: h.Bands, HasAlpha: h.HasAlpha,
 		Orientation: h.Orientation, HasICC: h.HasICC, Pages: h.Pages,
 		Interpretation: h.Interpretation, EXIF: h.EXIF,
 	})
