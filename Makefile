@@ -6,7 +6,7 @@ VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 FUZZTIME ?= 10m
 
-.PHONY: all deps build run test vet fmt-check bench corpus fuzz clean
+.PHONY: all deps build run test vet lint fmt-check bench corpus fuzz clean
 
 all: build
 
@@ -28,9 +28,14 @@ fmt-check:
 vet: deps
 	$(GO) vet ./...
 
+# staticcheck, pinned as a tool in go.mod, with every check on: the SA
+# (correctness), S (simplifications), ST (style) and QF families.
+lint: deps
+	$(GO) tool staticcheck -checks all ./...
+
 # Every test: unit tables, goldens, handler tests, fuzz seeds and the
 # end-to-end tests that start the built binary.
-test: deps fmt-check vet build
+test: deps fmt-check vet lint build
 	$(GO) test -race -shuffle=on -count=1 -timeout 30m ./...
 
 corpus:
