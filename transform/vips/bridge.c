@@ -55,6 +55,16 @@ pictor_release_memory(void)
 	malloc_trim(0);
 }
 
+size_t
+pictor_heap_in_use(void)
+{
+	struct mallinfo2 mi = mallinfo2();
+
+	// Bytes handed out by malloc: small chunks in the arenas plus
+	// mmap-ed large blocks.
+	return mi.uordblks + mi.hblkhd;
+}
+
 // Loading.
 
 enum {

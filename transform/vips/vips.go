@@ -115,6 +115,14 @@ func ReleaseMemory() {
 	C.pictor_release_memory()
 }
 
+// cHeapInUse is the number of bytes glibc malloc has handed out and not
+// had back, across all arenas: libvips' live memory without the allocator's
+// free lists and without the Go heap. Tests use it to tell leaks from
+// allocator noise.
+func cHeapInUse() int64 {
+	return int64(C.pictor_heap_in_use())
+}
+
 // loadAny opens and decodes buf through libvips' own loader search, not
 // Load's allowlist; tests use it to show that the block list set by Startup
 // holds inside libvips as well.

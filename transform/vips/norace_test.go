@@ -1,0 +1,5 @@
+//go:build !race
+
+package vips
+
+const raceEnabled = false
