@@ -42,8 +42,13 @@ corpus:
 	@bash scripts/fetch-corpus.sh ./data/bench-corpus
 
 # Pipeline and HTTP benchmarks on real photos (see README, Performance).
+# The cold HTTP benchmark runs 200 requests against the built binary and
+# the in-process pipeline in the same run, and reports their CPU ratio.
 bench: deps corpus
-	PICTOR_BENCH_CORPUS=$(CURDIR)/data/bench-corpus $(GO) test -run '^$$' -bench . -benchtime 20x -count 1 ./transform/ ./server/
+	@export PICTOR_BENCH_CORPUS=$(CURDIR)/data/bench-corpus; \
+	$(GO) test -run '^$$' -bench 'BenchmarkPipeline' -benchtime 20x -count 1 ./transform/ && \
+	$(GO) test -run '^$$' -bench 'BenchmarkColdHTTP' -benchtime 200x -count 1 -timeout 30m ./e2e/ && \
+	$(GO) test -run '^$$' -bench 'BenchmarkHotHTTP' -benchtime 20000x -count 1 ./e2e/
 
 fuzz: deps
 	@for t in FuzzParse:./transform/options FuzzVerify:./transform/sign FuzzSniff:./transform/format FuzzValidKey:./store; do \

@@ -187,6 +187,12 @@ func serve(args []string) error {
 	if c.diskCache < 0 {
 		return errors.New("PICTOR_DISK_CACHE_BYTES must be >= 0")
 	}
+	// libvips prints a GLib warning for every damaged file it meets; each
+	// such request already gets its own log line with a 422, so the
+	// warnings are kept only at debug level. libvips reads this at start-up.
+	if _, set := os.LookupEnv("VIPS_WARNING"); !set && c.logLevel != "debug" {
+		os.Setenv("VIPS_WARNING", "0")
+	}
 	if err := vips.Startup(c.vips); err != nil {
 		return err
 	}
