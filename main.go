@@ -341,4 +341,3 @@ func versionCmd(out io.Writer) error {
 	fmt.Fprintf(out, "pictor %s\nlibvips %s\n%s %s/%s\n", version, vips.Version(), goVersion, runtime.GOOS, runtime.GOARCH)
 	return nil
 }
-
