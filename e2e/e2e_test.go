@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -195,11 +196,28 @@ func TestRenamedTypes(t *testing.T) {
 	in.alive()
 }
 
-// SIGTERM drains: the process exits 0 and says so.
+// SIGTERM drains: a transform in flight when the signal arrives still
+// gets its 200, then the process exits 0 and says so.
 func TestGracefulStop(t *testing.T) {
 	in := start(t)
 	in.get("/t/x")
-	in.cmd.Process.Signal(os.Interrupt)
+	key := in.uploadFile("../testdata/sample.jpg")
+	slow := in.signed("w_2400,f_avif,q_90", key) // an upscale to AVIF: a second or more
+	got := make(chan string, 1)
+	go func() {
+		resp, err := in.client.Get(in.base + slow)
+		if err != nil {
+			got <- err.Error()
+			return
+		}
+		resp.Body.Close()
+		got <- resp.Status
+	}()
+	time.Sleep(300 * time.Millisecond)
+	in.cmd.Process.Signal(syscall.SIGTERM)
+	if status := <-got; status != "200 OK" {
+		t.Errorf("request in flight at SIGTERM: %s, want 200 OK", status)
+	}
 	err := in.cmd.Wait()
 	if err != nil {
 		t.Fatalf("exit after SIGINT: %v\n%s", err, in.log)
