@@ -199,10 +199,10 @@ func TestRenamedTypes(t *testing.T) {
 // SIGTERM drains: a transform in flight when the signal arrives still
 // gets its 200, then the process exits 0 and says so.
 func TestGracefulStop(t *testing.T) {
-	in := start(t)
+	in := start(t, "PICTOR_TIMEOUT=60s") // a loaded CI machine must not turn the slow request into a 503
 	in.get("/t/x")
 	key := in.uploadFile("../testdata/sample.jpg")
-	slow := in.signed("w_2400,f_avif,q_90", key) // an upscale to AVIF: a second or more
+	slow := in.signed("w_3000,f_avif,q_90,e_blur:20", key) // a big blur and AVIF: a few seconds of work
 	got := make(chan string, 1)
 	go func() {
 		resp, err := in.client.Get(in.base + slow)
@@ -220,7 +220,13 @@ func TestGracefulStop(t *testing.T) {
 	}
 	err := in.cmd.Wait()
 	if err != nil {
-		t.Fatalf("exit after SIGINT: %v\n%s", err, in.log)
+		t.Fatalf("exit after SIGTERM: %v\n%s", err, in.log)
+	}
+	// The request really was in flight: its log line comes after the drain began.
+	log := in.log.String()
+	drain, done := strings.Index(log, "msg=draining"), strings.Index(log, "path="+slow+" status=200")
+	if drain < 0 || done < drain {
+		t.Errorf("the slow request did not finish during the drain:\n%s", log)
 	}
 	if !strings.Contains(in.log.String(), "stopped") || !strings.Contains(in.log.String(), "path=/t/x status=404") {
 		t.Errorf("log lacks the request line or the drain:\n%s", in.log)
