@@ -8,25 +8,14 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
+	"github.com/pictorhq/pictor/internal/benchenv"
 	"github.com/pictorhq/pictor/transform"
 	"github.com/pictorhq/pictor/transform/format"
 	"github.com/valyala/fasthttp"
 )
-
-func benchCorpus(b *testing.B) string {
-	dir := os.Getenv("PICTOR_BENCH_CORPUS")
-	if dir == "" {
-		dir = "../data/bench-corpus"
-	}
-	if _, err := os.Stat(filepath.Join(dir, "photo-3840x2400.jpg")); err != nil {
-		b.Skipf("bench corpus not found in %s: run `make corpus` (fetches Debian's ukui-wallpapers) or set PICTOR_BENCH_CORPUS", dir)
-	}
-	return dir
-}
 
 // procCPU is the CPU time (user + system) process pid has used, from
 // /proc/<pid>/stat, in clock ticks of 10 ms.
@@ -44,19 +33,13 @@ func procCPU(b *testing.B, pid int) time.Duration {
 	return time.Duration(ut+st) * 10 * time.Millisecond
 }
 
-func selfCPU() time.Duration {
-	var ru syscall.Rusage
-	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
 // BenchmarkColdHTTP compares the server's CPU per cold request with the
 // in-process pipeline's CPU per image, same photo and options, same run.
 // The memory tier is off so every request runs the pipeline; requests go
 // one at a time over a keep-alive fasthttp connection. Run it with
 // -benchtime 200x or more.
 func BenchmarkColdHTTP(b *testing.B) {
-	dir := benchCorpus(b)
+	dir := benchenv.Corpus(b, "..")
 	for _, c := range []struct{ file, opts string }{
 		{"photo-3840x2400.jpg", "w_400,f_jpeg"},
 		{"photo-3840x2400.jpg", "w_400,f_webp"},
@@ -94,13 +77,13 @@ func BenchmarkColdHTTP(b *testing.B) {
 			srcFmt, _ := format.FromExt(strings.TrimPrefix(filepath.Ext(c.file), "."))
 			tr := transform.Request{Options: o, Output: transform.Negotiate(o, srcFmt, nil, false)}
 			n := max(b.N/2, 50)
-			self0 := selfCPU()
+			self0 := benchenv.CPUTime()
 			for i := 0; i < n; i++ {
 				if _, err := p.Process(context.Background(), src, tr); err != nil {
 					b.Fatal(err)
 				}
 			}
-			pipeline := (selfCPU() - self0) / time.Duration(n)
+			pipeline := (benchenv.CPUTime() - self0) / time.Duration(n)
 			perReq := server / time.Duration(b.N)
 			b.ReportMetric(float64(perReq.Microseconds())/1e3, "server-ms-cpu/op")
 			b.ReportMetric(float64(pipeline.Microseconds())/1e3, "pipeline-ms-cpu/op")
