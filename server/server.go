@@ -89,20 +89,17 @@ func New(cfg Config, d Deps) (*Server, error) {
 		return nil, err
 	}
 	s.public = &fasthttp.Server{
-		Handler:                       s.Handler(),
-		Name:                          "pictor",
-		ReadTimeout:                   cfg.ReadTimeout,
-		IdleTimeout:                   cfg.IdleTimeout,
-		WriteTimeout:                  cfg.Timeout + 5*time.Second,
-		StreamRequestBody:             true,
-		MaxRequestBodySize:            64 << 10, // larger bodies stream
-		DisablePreParseMultipartForm:  true,
-		NoDefaultDate:                 false,
-		NoDefaultContentType:          true,
-		DisableHeaderNamesNormalizing: false,
-		CloseOnShutdown:               true,
-		ReduceMemoryUsage:             false,
-		Logger:                        fasthttpLogger{d.Logger},
+		Handler:                      s.Handler(),
+		Name:                         "pictor",
+		ReadTimeout:                  cfg.ReadTimeout,
+		IdleTimeout:                  cfg.IdleTimeout,
+		WriteTimeout:                 cfg.Timeout + 5*time.Second,
+		StreamRequestBody:            true,
+		MaxRequestBodySize:           64 << 10, // larger bodies stream
+		DisablePreParseMultipartForm: true,
+		NoDefaultContentType:         true,
+		CloseOnShutdown:              true,
+		Logger:                       fasthttpLogger{d.Logger},
 	}
 	s.admin = &fasthttp.Server{
 		Handler:      s.AdminHandler(),
