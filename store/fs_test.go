@@ -730,7 +730,7 @@ func TestReadOnly(t *testing.T) {
 
 	t.Run("bind-mount", func(t *testing.T) {
 		if err := syscall.Mount(dir, dir, "", syscall.MS_BIND, ""); err != nil {
-			t.Skipf("cannot bind-mount as root here (%v); TestWriteErrMapping covers the mapping", err)
+			t.Skipf("this sandbox refuses bind mounts (%v); runs where the tests are root with CAP_SYS_ADMIN, as on the dev machine and CI; TestWriteErrMapping covers the mapping", err)
 		}
 		t.Cleanup(func() {
 			if err := syscall.Unmount(dir, 0); err != nil {
@@ -738,7 +738,7 @@ func TestReadOnly(t *testing.T) {
 			}
 		})
 		if err := syscall.Mount("", dir, "", syscall.MS_REMOUNT|syscall.MS_BIND|syscall.MS_RDONLY, ""); err != nil {
-			t.Skipf("cannot remount read-only (%v); TestWriteErrMapping covers the mapping", err)
+			t.Skipf("this sandbox refuses a read-only remount (%v); runs where the tests are root with CAP_SYS_ADMIN, as on the dev machine and CI; TestWriteErrMapping covers the mapping", err)
 		}
 		s, err := Open(Config{Dir: dir}) // opens: a read-only store still serves
 		if err != nil {
@@ -755,12 +755,12 @@ func TestReadOnly(t *testing.T) {
 	t.Run("immutable", func(t *testing.T) {
 		chattr, err := exec.LookPath("chattr")
 		if err != nil {
-			t.Skip("chattr not installed; TestWriteErrMapping covers the mapping")
+			t.Skip("chattr (Debian e2fsprogs) is not installed; it is on the dev machine and CI, where this runs; TestWriteErrMapping covers the mapping")
 		}
 		locked := dirsUnder(t, originals)
 		if out, err := exec.Command(chattr, append([]string{"+i"}, locked...)...).CombinedOutput(); err != nil {
 			exec.Command(chattr, append([]string{"-i"}, locked...)...).Run()
-			t.Skipf("chattr +i unsupported here (%v: %s); TestWriteErrMapping covers the mapping", err, out)
+			t.Skipf("this file system refuses chattr +i (%v: %s); runs on ext4 as root, as on the dev machine and CI; TestWriteErrMapping covers the mapping", err, out)
 		}
 		t.Cleanup(func() {
 			if out, err := exec.Command(chattr, append([]string{"-i"}, locked...)...).CombinedOutput(); err != nil {
