@@ -201,7 +201,7 @@ func serve(args []string) error {
 		return err
 	}
 	defer st.Close()
-	proc, err := transform.New(c.transform)
+	proc, err := transform.New(c.transform, nil)
 	if err != nil {
 		return err
 	}

@@ -69,7 +69,7 @@ func BenchmarkColdHTTP(b *testing.B) {
 
 			// The same work in this process, through the same pipeline code.
 			src, _ := os.ReadFile(filepath.Join(dir, c.file))
-			p, err := transform.New(transform.DefaultConfig())
+			p, err := transform.New(transform.DefaultConfig(), nil)
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -66,7 +66,7 @@ func newHarness(t *testing.T, ho harnessOpts) *harness {
 	if ho.transform != nil {
 		ho.transform(&tc)
 	}
-	proc, err := transform.New(tc)
+	proc, err := transform.New(tc, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -29,16 +29,21 @@ type Step func(*job) error
 // Processor runs the pipeline with one configuration. It is safe for
 // concurrent use; it holds no per-request state.
 type Processor struct {
-	cfg   Config
-	steps []Step
+	cfg     Config
+	resizer Resizer
+	steps   []Step
 }
 
-// New returns a Processor. libvips must have been started (vips.Startup).
-func New(cfg Config) (*Processor, error) {
+// New returns a Processor that resizes with r (nil: CPUResizer). libvips
+// must have been started (vips.Startup).
+func New(cfg Config, r Resizer) (*Processor, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	p := &Processor{cfg: cfg}
+	if r == nil {
+		r = CPUResizer{}
+	}
+	p := &Processor{cfg: cfg, resizer: r}
 	p.steps = []Step{
 		p.probe,
 		p.load,
@@ -185,7 +190,7 @@ func (p *Processor) resize(j *job) error {
 	if w == g.resizeW && h == g.resizeH {
 		return nil
 	}
-	if err := j.replace(j.img.Resize(float64(g.resizeW)/float64(w), float64(g.resizeH)/float64(h))); err != nil {
+	if err := j.replace(p.resizer.Resize(j.ctx, j.img, float64(g.resizeW)/float64(w), float64(g.resizeH)/float64(h))); err != nil {
 		return err
 	}
 	// vips_resize rounds each axis on its own; trim a pixel of excess so
