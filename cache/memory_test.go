@@ -43,7 +43,7 @@ func TestMemoryConfig(t *testing.T) {
 func TestMemoryRoundTrip(t *testing.T) {
 	m := newTestMemory(t, 1<<20)
 	e := NewEntry([]byte("variant bytes"), "image/webp", 400, 300)
-	if !m.Set("k1", e) {
+	if !m.Set("orig", "k1", e) {
 		t.Fatal(`Set("k1") = false on an empty cache`)
 	}
 	m.Wait()
@@ -63,7 +63,7 @@ func TestMemoryRoundTrip(t *testing.T) {
 	}
 
 	e2 := NewEntry([]byte("replacement"), "image/avif", 400, 300)
-	m.Set("k1", e2)
+	m.Set("orig", "k1", e2)
 	m.Wait()
 	if got, ok := m.Get("k1"); !ok || got != e2 {
 		t.Errorf(`Get("k1") after replacing = %p, %v; want %p, true`, got, ok, e2)
@@ -87,7 +87,7 @@ func TestMemoryBudget(t *testing.T) {
 	keys := make([]string, n)
 	for i := range keys {
 		keys[i] = "variant-" + strconv.Itoa(i)
-		m.Set(keys[i], NewEntry(body, "image/jpeg", 64, 64))
+		m.Set("orig", keys[i], NewEntry(body, "image/jpeg", 64, 64))
 		if i%100 == 0 {
 			m.Wait()
 		}
@@ -120,7 +120,7 @@ func TestMemoryBudget(t *testing.T) {
 
 	// An entry larger than the whole budget is never kept.
 	huge := NewEntry(make([]byte, budget+1), "image/png", 1, 1)
-	m.Set("huge", huge)
+	m.Set("orig", "huge", huge)
 	m.Wait()
 	if _, ok := m.Get("huge"); ok {
 		t.Error("an entry larger than the budget was kept")
@@ -136,7 +136,7 @@ func TestEntryCostUsesCapacity(t *testing.T) {
 
 func TestMemoryDisabled(t *testing.T) {
 	m := newTestMemory(t, 0)
-	if m.Set("k", NewEntry([]byte("x"), "image/gif", 1, 1)) {
+	if m.Set("orig", "k", NewEntry([]byte("x"), "image/gif", 1, 1)) {
 		t.Error("Set on a disabled tier = true, want false")
 	}
 	m.Wait()
@@ -151,7 +151,7 @@ func TestMemoryDisabled(t *testing.T) {
 
 func TestMemorySetNil(t *testing.T) {
 	m := newTestMemory(t, 1<<20)
-	if m.Set("k", nil) {
+	if m.Set("orig", "k", nil) {
 		t.Error("Set(nil entry) = true, want false")
 	}
 }
@@ -162,13 +162,13 @@ func TestMemoryClosed(t *testing.T) {
 		t.Fatal(err)
 	}
 	e := NewEntry([]byte("x"), "image/png", 1, 1)
-	m.Set("k", e)
+	m.Set("orig", "k", e)
 	m.Wait()
 	m.Close()
 	if _, ok := m.Get("k"); ok {
 		t.Error("Get after Close hit, want a miss")
 	}
-	if m.Set("k", e) {
+	if m.Set("orig", "k", e) {
 		t.Error("Set after Close = true, want false")
 	}
 	m.Wait() // must not block
@@ -176,7 +176,7 @@ func TestMemoryClosed(t *testing.T) {
 
 func TestMemoryGetAllocs(t *testing.T) {
 	m := newTestMemory(t, 1<<20)
-	m.Set("hit", NewEntry([]byte("variant"), "image/webp", 1, 1))
+	m.Set("orig", "hit", NewEntry([]byte("variant"), "image/webp", 1, 1))
 	m.Wait()
 	if _, ok := m.Get("hit"); !ok {
 		t.Fatal("test setup: entry not admitted")
@@ -201,7 +201,7 @@ func TestMemoryConcurrent(t *testing.T) {
 				k := "k" + strconv.Itoa((g*7+i)%300)
 				switch i % 5 {
 				case 0:
-					m.Set(k, NewEntry([]byte(k), "image/png", i, i))
+					m.Set("orig", k, NewEntry([]byte(k), "image/png", i, i))
 				case 1:
 					m.Del(k)
 				default:
@@ -226,7 +226,7 @@ func BenchmarkMemoryGet(b *testing.B) {
 	body := make([]byte, 16<<10)
 	for i := range keys {
 		keys[i] = "variant-" + strconv.Itoa(i)
-		for !m.Set(keys[i], NewEntry(body, "image/webp", 400, 300)) {
+		for !m.Set("orig", keys[i], NewEntry(body, "image/webp", 400, 300)) {
 			m.Wait()
 		}
 	}
@@ -245,5 +245,63 @@ func BenchmarkMemoryGet(b *testing.B) {
 	after := m.Stats()
 	if gets := (after.Hits - before.Hits) + (after.Misses - before.Misses); gets > 0 {
 		b.ReportMetric(float64(after.Hits-before.Hits)/float64(gets), "hit-ratio")
+	}
+}
+
+func TestMemoryPurge(t *testing.T) {
+	m := newTestMemory(t, 1<<20)
+	for i := range 10 {
+		orig := "a.jpg"
+		if i%2 == 1 {
+			orig = "b.jpg"
+		}
+		m.Set(orig, "v"+strconv.Itoa(i), NewEntry([]byte{byte(i)}, "image/jpeg", 1, 1))
+	}
+	m.Wait()
+	m.Purge("a.jpg")
+	m.Wait()
+	for i := range 10 {
+		_, ok := m.Get("v" + strconv.Itoa(i))
+		if want := i%2 == 1; ok != want {
+			t.Errorf("after Purge(a.jpg), Get(v%d) hit = %v, want %v", i, ok, want)
+		}
+	}
+	m.mu.Lock()
+	_, aLeft := m.byOrig["a.jpg"]
+	bLeft := len(m.byOrig["b.jpg"])
+	m.mu.Unlock()
+	if aLeft || bLeft != 5 {
+		t.Errorf("index after Purge: a.jpg present %v, b.jpg has %d variants; want absent, 5", aLeft, bLeft)
+	}
+}
+
+func TestMemoryIndexFollowsEvictions(t *testing.T) {
+	// Offer far more than the budget: the index must shrink with the
+	// evictions and rejections instead of growing with every Set.
+	m := newTestMemory(t, 64<<10)
+	body := bytes.Repeat([]byte{1}, 1<<10)
+	for i := range 3000 {
+		m.Set("o"+strconv.Itoa(i%7), "v"+strconv.Itoa(i), NewEntry(body, "image/png", 1, 1))
+		if i%64 == 0 {
+			m.Wait()
+		}
+	}
+	m.Wait()
+	indexed := 0
+	m.mu.Lock()
+	for _, vs := range m.byOrig {
+		indexed += len(vs)
+	}
+	m.mu.Unlock()
+	present := 0
+	for i := range 3000 {
+		if _, ok := m.Get("v" + strconv.Itoa(i)); ok {
+			present++
+		}
+	}
+	// Entries dropped from ristretto's insert buffer leave no trace either,
+	// so the index holds exactly what the tier holds.
+	if indexed != present {
+		t.Errorf("index holds %d variant keys, the tier %d", indexed, present)
 	}
 }

@@ -29,7 +29,7 @@ func TestEntryOverhead(t *testing.T) {
 		runtime.GC()
 		runtime.ReadMemStats(&before)
 		for i := range keys {
-			for !m.Set(keys[i], NewEntry(bodies[i], "image/webp", 1, 1)) {
+			for !m.Set("orig-"+strconv.Itoa(i%500), keys[i], NewEntry(bodies[i], "image/webp", 1, 1)) {
 				m.Wait() // the insert buffer was full; let it drain
 			}
 		}

@@ -66,7 +66,7 @@ func (s *Server) handleTransform(ctx *fasthttp.RequestCtx, rest []byte) {
 		return
 	}
 	if s.Memory != nil {
-		s.Memory.Set(vkey, e)
+		s.Memory.Set(key, vkey, e)
 	}
 	s.writeVariant(ctx, e, "miss")
 }
