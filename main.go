@@ -201,7 +201,7 @@ func serve(args []string) error {
 		return err
 	}
 	defer st.Close()
-	proc, err := transform.New(c.transform, nil)
+	proc, err := transform.New(c.transform, transform.Deps{})
 	if err != nil {
 		return err
 	}

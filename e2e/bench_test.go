@@ -69,7 +69,7 @@ func BenchmarkColdHTTP(b *testing.B) {
 
 			// The same work in this process, through the same pipeline code.
 			src, _ := os.ReadFile(filepath.Join(dir, c.file))
-			p, err := transform.New(transform.DefaultConfig(), nil)
+			p, err := transform.New(transform.DefaultConfig(), transform.Deps{})
 			if err != nil {
 				b.Fatal(err)
 			}

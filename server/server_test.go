@@ -66,7 +66,7 @@ func newHarness(t *testing.T, ho harnessOpts) *harness {
 	if ho.transform != nil {
 		ho.transform(&tc)
 	}
-	proc, err := transform.New(tc, nil)
+	proc, err := transform.New(tc, transform.Deps{})
 	if err != nil {
 		t.Fatal(err)
 	}

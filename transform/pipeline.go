@@ -3,6 +3,8 @@ package transform
 import (
 	"context"
 	"errors"
+	"sync"
+	"sync/atomic"
 
 	"github.com/pictorhq/pictor/transform/format"
 	"github.com/pictorhq/pictor/transform/options"
@@ -31,24 +33,41 @@ type Step func(*job) error
 type Processor struct {
 	cfg     Config
 	resizer Resizer
-	steps   []Step
+	decoded DecodeCache // nil: every variant decodes
+	steps   []Step      // the whole pipeline, for Process
+	decode  []Step      // probe to sRGB: what a decoded original has been through
+	variant []Step      // region to encode: what each variant of one decode goes through
+
+	// decoding marks originals being decoded for the cache, so that
+	// concurrent variants of one original wait for one decode instead of
+	// each running their own.
+	decodingMu sync.Mutex
+	decoding   map[string]chan struct{}
+	decodes    atomic.Int64
 }
 
-// New returns a Processor that resizes with r (nil: CPUResizer). libvips
-// must have been started (vips.Startup).
-func New(cfg Config, r Resizer) (*Processor, error) {
+// Deps are the parts a Processor uses that main wires in; each may be nil.
+type Deps struct {
+	Resizer Resizer     // the resize step; nil: CPUResizer
+	Decoded DecodeCache // decoded originals shared across variants; nil: none
+}
+
+// New returns a Processor. libvips must have been started (vips.Startup).
+func New(cfg Config, d Deps) (*Processor, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	if r == nil {
-		r = CPUResizer{}
+	if d.Resizer == nil {
+		d.Resizer = CPUResizer{}
 	}
-	p := &Processor{cfg: cfg, resizer: r}
-	p.steps = []Step{
+	p := &Processor{cfg: cfg, resizer: d.Resizer, decoded: d.Decoded, decoding: make(map[string]chan struct{})}
+	p.decode = []Step{
 		p.probe,
 		p.load,
 		p.orient,
 		p.toSRGB,
+	}
+	p.variant = []Step{
 		p.region,
 		p.resize,
 		p.cropOrPad,
@@ -56,19 +75,21 @@ func New(cfg Config, r Resizer) (*Processor, error) {
 		p.flatten,
 		p.encode,
 	}
+	p.steps = append(append([]Step(nil), p.decode...), p.variant...)
 	return p, nil
 }
 
 // job is the state of one run of the pipeline.
 type job struct {
-	ctx  context.Context
-	req  Request
-	src  []byte
-	hdr  vips.Header
-	geo  geometry
-	out  Output
-	img  *vips.Image
-	body []byte
+	ctx    context.Context
+	req    Request
+	src    []byte
+	hdr    vips.Header
+	geo    geometry
+	shrink int // shrink-on-load factor, 1 for none
+	out    Output
+	img    *vips.Image
+	body   []byte
 }
 
 // replace swaps in the result of an operation on j.img.
@@ -83,18 +104,32 @@ func (j *job) replace(next *vips.Image, err error) error {
 
 // Process makes one variant from the original's bytes. It checks ctx
 // between steps; a step already inside libvips runs to its end.
+//
+// Process neither reads nor fills the decoded-original cache; Variants does.
 func (p *Processor) Process(ctx context.Context, src []byte, req Request) (Result, error) {
 	j := &job{ctx: ctx, req: req, src: src, out: req.Output}
 	defer func() { j.img.Close() }()
-	for _, step := range p.steps {
-		if err := ctx.Err(); err != nil {
-			return Result{}, err
+	if err := j.run(p.steps); err != nil {
+		return Result{}, err
+	}
+	return j.result(), nil
+}
+
+// run runs steps in order, checking the context between them.
+func (j *job) run(steps []Step) error {
+	for _, step := range steps {
+		if err := j.ctx.Err(); err != nil {
+			return err
 		}
 		if err := step(j); err != nil {
-			return Result{}, err
+			return err
 		}
 	}
-	return Result{Body: j.body, Format: j.out.Format, Width: j.img.Width(), Height: j.img.Height()}, nil
+	return nil
+}
+
+func (j *job) result() Result {
+	return Result{Body: j.body, Format: j.out.Format, Width: j.img.Width(), Height: j.img.Height()}
 }
 
 // Probe reads an original's header without decoding pixels and checks the
@@ -129,30 +164,51 @@ func (p *Processor) probe(j *job) error {
 		return err
 	}
 	j.hdr = h
-	j.out = j.out.resolve(h.HasAlpha, j.req.Options.QualityAuto)
-	w, ht := h.Width, h.Height
-	if h.Orientation >= 5 { // 5–8 swap the axes
-		w, ht = ht, w
-	}
+	return p.plan(j)
+}
+
+// plan decides the output and geometry of j's request for an original
+// with header j.hdr, and the shrink-on-load factor that serves it.
+func (p *Processor) plan(j *job) error {
+	h := j.hdr
+	j.out = j.req.Output.resolve(h.HasAlpha, j.req.Options.QualityAuto)
+	w, ht := orientedSize(h)
+	var err error
 	j.geo, err = plan(w, ht, j.req.Options, p.cfg)
-	return err
+	if err != nil {
+		return err
+	}
+	j.shrink = 1
+	if h.Format == format.JPEG || h.Format == format.WebP {
+		j.shrink = shrinkOnLoad(w, ht, j.geo)
+	}
+	return nil
+}
+
+// orientedSize is the original's size once its EXIF orientation is applied.
+func orientedSize(h vips.Header) (w, ht int) {
+	if h.Orientation >= 5 { // 5–8 swap the axes
+		return h.Height, h.Width
+	}
+	return h.Width, h.Height
+}
+
+// loadOptions asks the decoder for the original scaled down by shrink.
+func loadOptions(f format.Format, shrink int) vips.LoadOptions {
+	var lo vips.LoadOptions
+	switch f {
+	case format.JPEG:
+		lo.Shrink = shrink
+	case format.WebP:
+		if shrink > 1 {
+			lo.Scale = 1 / float64(shrink)
+		}
+	}
+	return lo
 }
 
 func (p *Processor) load(j *job) error {
-	w, h := j.hdr.Width, j.hdr.Height
-	if j.hdr.Orientation >= 5 {
-		w, h = h, w
-	}
-	var lo vips.LoadOptions
-	switch j.hdr.Format {
-	case format.JPEG:
-		lo.Shrink = shrinkOnLoad(w, h, j.geo)
-	case format.WebP:
-		if s := shrinkOnLoad(w, h, j.geo); s > 1 {
-			lo.Scale = 1 / float64(s)
-		}
-	}
-	img, err := vips.Load(j.src, lo)
+	img, err := vips.Load(j.src, loadOptions(j.hdr.Format, j.shrink))
 	if err != nil {
 		return &DecodeError{Err: err}
 	}

@@ -31,7 +31,7 @@ func TestMain(m *testing.M) {
 
 func newProcessor(t testing.TB) *Processor {
 	t.Helper()
-	p, err := New(DefaultConfig(), nil)
+	p, err := New(DefaultConfig(), Deps{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -240,7 +240,7 @@ func TestShrinkOnLoadJPEG(t *testing.T) {
 func TestProcessErrors(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.MaxPixels = 1000 * 700
-	p, err := New(cfg, nil)
+	p, err := New(cfg, Deps{})
 	if err != nil {
 		t.Fatal(err)
 	}

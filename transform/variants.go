@@ -1,0 +1,189 @@
+package transform
+
+import (
+	"context"
+	"math"
+
+	"github.com/pictorhq/pictor/transform/format"
+	"github.com/pictorhq/pictor/transform/vips"
+)
+
+// Decoded is an original decoded, oriented and converted to sRGB, with its
+// pixels in memory, possibly scaled down by shrink-on-load. Variants of the
+// original start from it instead of decoding again. It is a handle on a
+// shared image: Retain makes another, and each is released once.
+type Decoded struct {
+	img *vips.Image
+	hdr vips.Header // the original's header, as probed
+}
+
+// Bytes is the memory the pixels take.
+func (d *Decoded) Bytes() int64 { return d.img.MemoryBytes() }
+
+// Retain returns another handle on the same pixels.
+func (d *Decoded) Retain() *Decoded { return &Decoded{img: d.img.Ref(), hdr: d.hdr} }
+
+// Release drops this handle.
+func (d *Decoded) Release() { d.img.Close() }
+
+// DecodeCache holds decoded originals by original key (cache.Decoded
+// implements it). Get returns a retained handle the caller releases; Put
+// takes over the handle it is given and keeps it when it is larger than
+// what it holds for key.
+type DecodeCache interface {
+	Get(key string) (*Decoded, bool)
+	Put(key string, d *Decoded) bool
+}
+
+// Variants makes one variant per request from the original key, whose
+// bytes are src, decoding it once: at the size the largest request needs,
+// or not at all when the decoded-original cache holds a decode at least
+// that large. The decode is offered to the cache for later requests, and
+// concurrent calls for one original wait for a single decode. A request
+// served from a larger decode gets the same size and nearly the same
+// pixels as one decoded on its own (the resize starts from more pixels).
+//
+// An error in any request fails the call.
+func (p *Processor) Variants(ctx context.Context, key string, src []byte, reqs []Request) ([]Result, error) {
+	base, jobs, err := p.decodeOnce(ctx, key, src, reqs)
+	if err != nil {
+		return nil, err
+	}
+	defer base.Close()
+	res := make([]Result, len(jobs))
+	for i, j := range jobs {
+		j.img = base.Ref()
+		err := j.run(p.variant)
+		if err == nil {
+			res[i] = j.result()
+		}
+		j.img.Close()
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+// decodeOnce plans every request and returns the decoded original they
+// all start from, and their jobs.
+func (p *Processor) decodeOnce(ctx context.Context, key string, src []byte, reqs []Request) (*vips.Image, []*job, error) {
+	caching := p.decoded != nil && key != ""
+	var cached *Decoded
+	if caching {
+		cached, _ = p.decoded.Get(key)
+	}
+	release := func() {
+		if cached != nil {
+			cached.Release()
+			cached = nil
+		}
+	}
+	var hdr vips.Header
+	if cached != nil {
+		hdr = cached.hdr
+	} else {
+		h, err := p.Probe(src)
+		if err != nil {
+			return nil, nil, err
+		}
+		hdr = h
+	}
+	jobs := make([]*job, len(reqs))
+	shrink := 8
+	for i, r := range reqs {
+		j := &job{ctx: ctx, req: r, src: src, hdr: hdr}
+		if err := p.plan(j); err != nil {
+			release()
+			return nil, nil, err
+		}
+		jobs[i] = j
+		shrink = min(shrink, j.shrink)
+	}
+	needW, needH := loadedSize(hdr, shrink)
+
+	for {
+		if cached != nil && cached.img.Width() >= needW && cached.img.Height() >= needH {
+			img := cached.img // the handle passes to the caller
+			cached = nil
+			return img, jobs, nil
+		}
+		release()
+		if !caching {
+			break
+		}
+		// Either decode for everyone or wait for whoever is decoding, then
+		// look again: their decode may serve this request too.
+		wait, leader := p.claim(key)
+		if leader {
+			defer p.unclaim(key, wait)
+			break
+		}
+		select {
+		case <-wait:
+		case <-ctx.Done():
+			return nil, nil, ctx.Err()
+		}
+		cached, _ = p.decoded.Get(key)
+	}
+
+	p.decodes.Add(1)
+	j := &job{ctx: ctx, src: src, hdr: hdr, shrink: shrink}
+	if err := j.run([]Step{p.load, p.orient, p.toSRGB}); err != nil {
+		j.img.Close()
+		return nil, nil, err
+	}
+	if !caching && len(reqs) == 1 {
+		// Nothing will reuse the pixels: leave the pipeline lazy, so the
+		// decode streams through the resize instead of filling memory.
+		return j.img, jobs, nil
+	}
+	mem, err := j.img.CopyMemory()
+	j.img.Close()
+	if err != nil {
+		return nil, nil, &DecodeError{Err: err}
+	}
+	if caching {
+		p.decoded.Put(key, &Decoded{img: mem.Ref(), hdr: hdr})
+	}
+	return mem, jobs, nil
+}
+
+// loadedSize is the oriented size of the original decoded with shrink.
+func loadedSize(h vips.Header, shrink int) (w, ht int) {
+	w, ht = orientedSize(h)
+	switch {
+	case shrink <= 1:
+		return w, ht
+	case h.Format == format.JPEG:
+		return max(w/shrink, 1), max(ht/shrink, 1)
+	case h.Format == format.WebP:
+		s := 1 / float64(shrink)
+		return max(int(math.Round(float64(w)*s)), 1), max(int(math.Round(float64(ht)*s)), 1)
+	}
+	return w, ht
+}
+
+// claim registers a decode of key. The first caller is the leader and
+// must call unclaim when its decode is in the cache (or failed); the
+// others get the channel to wait on.
+func (p *Processor) claim(key string) (ch chan struct{}, leader bool) {
+	p.decodingMu.Lock()
+	defer p.decodingMu.Unlock()
+	if ch, ok := p.decoding[key]; ok {
+		return ch, false
+	}
+	ch = make(chan struct{})
+	p.decoding[key] = ch
+	return ch, true
+}
+
+func (p *Processor) unclaim(key string, ch chan struct{}) {
+	p.decodingMu.Lock()
+	delete(p.decoding, key)
+	p.decodingMu.Unlock()
+	close(ch)
+}
+
+// Decodes is how many times Variants has decoded an original.
+func (p *Processor) Decodes() int64 { return p.decodes.Load() }

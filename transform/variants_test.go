@@ -1,0 +1,162 @@
+package transform
+
+import (
+	"bytes"
+	"context"
+	"sync"
+	"testing"
+
+	"github.com/pictorhq/pictor/cache"
+	"github.com/pictorhq/pictor/transform/format"
+)
+
+const sampleKey = "0123456789abcdef0123456789abcdef.jpg"
+
+func newCachingProcessor(t testing.TB, budget int64) (*Processor, *cache.Decoded[*Decoded]) {
+	t.Helper()
+	dc, err := cache.NewDecoded[*Decoded](cache.DecodedConfig{MaxBytes: budget})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(dc.Close)
+	p, err := New(DefaultConfig(), Deps{Decoded: dc})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p, dc
+}
+
+func requests(t testing.TB, src format.Format, opts ...string) []Request {
+	t.Helper()
+	reqs := make([]Request, len(opts))
+	for i, s := range opts {
+		o := parse(t, s)
+		reqs[i] = Request{Options: o, Output: Negotiate(o, src, nil, false)}
+	}
+	return reqs
+}
+
+// Without a decode cache, one request through Variants is the same
+// pipeline as Process, byte for byte.
+func TestVariantsSingleMatchesProcess(t *testing.T) {
+	p := newProcessor(t)
+	src := readFile(t, "../testdata/sample.jpg")
+	for _, opts := range []string{"w_300", "w_200,h_200,c_fill,f_webp", "c_crop,x_10,y_20,w_100,h_50"} {
+		req := requests(t, format.JPEG, opts)
+		want, err := p.Process(context.Background(), src, req[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := p.Variants(context.Background(), sampleKey, src, req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got[0].Body, want.Body) {
+			t.Errorf("Variants(%q) differs from Process(%q)", opts, opts)
+		}
+	}
+}
+
+func TestVariantsDecodeOnce(t *testing.T) {
+	p, dc := newCachingProcessor(t, 64<<20)
+	src := readFile(t, "../testdata/sample.jpg") // 1200×800
+	widths := []string{"w_150", "w_300", "w_600", "w_1200,f_webp", "w_100,h_100,c_fill"}
+	res, err := p.Variants(context.Background(), sampleKey, src, requests(t, format.JPEG, widths...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Decodes() != 1 {
+		t.Errorf("%d variants took %d decodes, want 1", len(widths), p.Decodes())
+	}
+	for i, want := range [][2]int{{150, 100}, {300, 200}, {600, 400}, {1200, 800}, {100, 100}} {
+		if res[i].Width != want[0] || res[i].Height != want[1] {
+			t.Errorf("%s = %dx%d, want %dx%d", widths[i], res[i].Width, res[i].Height, want[0], want[1])
+		}
+	}
+	if st := dc.Stats(); st.Entries != 1 || st.Bytes != 1200*800*3 {
+		t.Errorf("decode cache = %+v, want the full 1200×800×3 decode", st)
+	}
+
+	// A later, smaller variant starts from the cached decode; its pixels
+	// are those of a fresh decode within resampling noise.
+	req := requests(t, format.JPEG, "w_250,f_png")
+	got, err := p.Variants(context.Background(), sampleKey, src, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Decodes() != 1 {
+		t.Errorf("a smaller variant after a full decode decoded again (%d decodes)", p.Decodes())
+	}
+	fresh, err := newProcessor(t).Process(context.Background(), src, req[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if db := psnr(toImage(t, got[0].Body), toImage(t, fresh.Body)); db < 35 {
+		t.Errorf("w_250 from the cached decode vs a fresh decode: PSNR %.1f dB, want >= 35", db)
+	}
+}
+
+func TestVariantsLargerRequestDecodesAgain(t *testing.T) {
+	p, dc := newCachingProcessor(t, 64<<20)
+	src := readFile(t, "../testdata/sample.jpg") // 1200×800: w_150 loads at 1/8
+	if _, err := p.Variants(context.Background(), sampleKey, src, requests(t, format.JPEG, "w_150")); err != nil {
+		t.Fatal(err)
+	}
+	if st := dc.Stats(); st.Bytes != 150*100*3 {
+		t.Fatalf("after w_150 the cache holds %d B, want the 1/8 decode (%d B)", st.Bytes, 150*100*3)
+	}
+	if _, err := p.Variants(context.Background(), sampleKey, src, requests(t, format.JPEG, "w_500")); err != nil {
+		t.Fatal(err)
+	}
+	if p.Decodes() != 2 {
+		t.Errorf("w_500 after a 1/8 decode: %d decodes, want 2", p.Decodes())
+	}
+	if st := dc.Stats(); st.Bytes != 600*400*3 {
+		t.Errorf("after w_500 the cache holds %d B, want the 1/2 decode (%d B)", st.Bytes, 600*400*3)
+	}
+	if _, err := p.Variants(context.Background(), sampleKey, src, requests(t, format.JPEG, "w_150", "w_400")); err != nil {
+		t.Fatal(err)
+	}
+	if p.Decodes() != 2 {
+		t.Errorf("w_150 and w_400 after a 1/2 decode: %d decodes, want 2", p.Decodes())
+	}
+}
+
+func TestVariantsConcurrentShareOneDecode(t *testing.T) {
+	p, _ := newCachingProcessor(t, 64<<20)
+	src := readFile(t, "../testdata/sample.jpg")
+	var wg sync.WaitGroup
+	formats := []string{"f_jpeg", "f_webp", "f_png", "f_gif", "f_avif", "q_50", "q_60", "q_70"}
+	for _, f := range formats {
+		wg.Go(func() {
+			if _, err := p.Variants(context.Background(), sampleKey, src, requests(t, format.JPEG, "w_300,"+f)); err != nil {
+				t.Errorf("w_300,%s: %v", f, err)
+			}
+		})
+	}
+	wg.Wait()
+	if p.Decodes() != 1 {
+		t.Errorf("%d concurrent variants needing the same decode ran %d decodes, want 1", len(formats), p.Decodes())
+	}
+}
+
+func TestVariantsErrors(t *testing.T) {
+	p, dc := newCachingProcessor(t, 64<<20)
+	src := readFile(t, "../testdata/sample.jpg")
+	// One bad request fails the call and caches nothing wrong.
+	_, err := p.Variants(context.Background(), sampleKey, src, requests(t, format.JPEG, "w_100", "c_crop,x_5000,y_0,w_10,h_10"))
+	if err == nil {
+		t.Error("Variants with a region outside the image = nil error")
+	}
+	if _, err := p.Variants(context.Background(), "ffffffffffffffffffffffffffffffff.png", []byte("not an image"), requests(t, format.PNG, "w_10")); err == nil {
+		t.Error("Variants of garbage = nil error")
+	}
+	if st := dc.Stats(); st.Entries != 0 {
+		t.Errorf("decode cache holds %d entries after failures, want 0", st.Entries)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := p.Variants(ctx, sampleKey, src, requests(t, format.JPEG, "w_100")); err == nil {
+		t.Error("Variants with a cancelled context = nil error")
+	}
+}
