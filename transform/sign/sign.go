@@ -53,7 +53,7 @@ func (s *Signer) Enabled() bool { return len(s.keys) > 0 }
 // Sign returns the s_ value for o and key, with o.KeyID's key or the
 // default key when o.KeyID is empty. o.Signature is ignored.
 func (s *Signer) Sign(o options.Options, key string) (string, error) {
-	mac, err := s.compute(o, key)
+	mac, err := s.compute(o, key, "")
 	if err != nil {
 		return "", err
 	}
@@ -74,10 +74,32 @@ func (s *Signer) SignPath(o options.Options, key string) (string, error) {
 // Verify checks o.Signature against o and key, then o.Expires against now.
 // It returns nil, ErrMissing, ErrUnknownKey, ErrInvalid or ErrExpired.
 func (s *Signer) Verify(o options.Options, key string, now time.Time) error {
+	return s.verify(o, key, "", now)
+}
+
+// SignSrcset returns the s_ value of a srcset URL,
+// /srcset/<o>/<key>?w=<widths>. widths is the canonical width list (see
+// server): it is signed too, so a srcset URL cannot be turned into signed
+// variant URLs of other widths.
+func (s *Signer) SignSrcset(o options.Options, key, widths string) (string, error) {
+	mac, err := s.compute(o, key, "?w="+widths)
+	if err != nil {
+		return "", err
+	}
+	return string(mac), nil
+}
+
+// VerifySrcset is Verify for a srcset URL with the canonical width list
+// widths.
+func (s *Signer) VerifySrcset(o options.Options, key, widths string, now time.Time) error {
+	return s.verify(o, key, "?w="+widths, now)
+}
+
+func (s *Signer) verify(o options.Options, key, extra string, now time.Time) error {
 	if o.Signature == "" {
 		return ErrMissing
 	}
-	want, err := s.compute(o, key)
+	want, err := s.compute(o, key, extra)
 	if err != nil {
 		return err
 	}
@@ -92,9 +114,11 @@ func (s *Signer) Verify(o options.Options, key string, now time.Time) error {
 	return nil
 }
 
-// compute returns the base64url signature of o (without its s_) and key,
-// truncated to the configured length.
-func (s *Signer) compute(o options.Options, key string) ([]byte, error) {
+// compute returns the base64url signature of o (without its s_), key and
+// extra, truncated to the configured length. extra is empty for /t/ URLs
+// and starts with "?" otherwise; keys never contain "?", so the two kinds
+// of message cannot collide.
+func (s *Signer) compute(o options.Options, key, extra string) ([]byte, error) {
 	id := o.KeyID
 	if id == "" {
 		id = s.def
@@ -107,6 +131,7 @@ func (s *Signer) compute(o options.Options, key string) ([]byte, error) {
 	h.Write([]byte(o.Unsigned().String()))
 	h.Write([]byte{'/'})
 	h.Write([]byte(key))
+	h.Write([]byte(extra))
 	var sum [sha256.Size]byte
 	var enc [43]byte // base64.RawURLEncoding.EncodedLen(sha256.Size)
 	base64.RawURLEncoding.Encode(enc[:], h.Sum(sum[:0]))

@@ -500,3 +500,35 @@ func BenchmarkVerify(b *testing.B) {
 		}
 	}
 }
+
+func TestSrcsetSignature(t *testing.T) {
+	s, err := New(Config{Keys: []Key{{ID: "k1", Secret: []byte("a-long-random-secret-0123456789")}}, Length: DefaultLength})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Unix(1_800_000_000, 0)
+	o := options.Options{Format: 0, Quality: 80}
+	const key = "0123456789abcdef0123456789abcdef.jpg"
+	sig, err := s.SignSrcset(o, key, "320,640")
+	if err != nil {
+		t.Fatal(err)
+	}
+	o.Signature = sig
+	if err := s.VerifySrcset(o, key, "320,640", now); err != nil {
+		t.Errorf("VerifySrcset of its own signature = %v", err)
+	}
+	for _, widths := range []string{"320,641", "320", "320,640,960", ""} {
+		if err := s.VerifySrcset(o, key, widths, now); err != ErrInvalid {
+			t.Errorf("VerifySrcset with widths %q = %v, want ErrInvalid", widths, err)
+		}
+	}
+	// A srcset signature is not a /t/ signature for the same options.
+	if err := s.Verify(o, key, now); err != ErrInvalid {
+		t.Errorf("Verify (a /t/ URL) with a srcset signature = %v, want ErrInvalid", err)
+	}
+	tsig, _ := s.Sign(o, key)
+	o.Signature = tsig
+	if err := s.VerifySrcset(o, key, "", now); err != ErrInvalid {
+		t.Errorf("VerifySrcset with a /t/ signature = %v, want ErrInvalid", err)
+	}
+}
