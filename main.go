@@ -44,6 +44,8 @@ type config struct {
 	options   options.Config
 	workers   workers.Config
 	memory    cache.MemoryConfig
+	decoded   cache.DecodedConfig
+	tiered    cache.TieredConfig
 	vips      vips.Config
 
 	signingKeys   string
@@ -73,6 +75,7 @@ func settings(c *config) []setting {
 		{"timeout", "PICTOR_TIMEOUT", "10s", "per-request deadline; past it the answer is 503", durationVar(&c.server.Timeout)},
 		{"drain-timeout", "PICTOR_DRAIN_TIMEOUT", "15s", "graceful drain on SIGTERM; keep it below Supervisor's stopwaitsecs", durationVar(&c.server.DrainTimeout)},
 		{"memory-cache-bytes", "PICTOR_MEMORY_CACHE_BYTES", "512MiB", "memory tier budget for finished variants; 0 disables it", bytesVar(&c.memory.MaxBytes)},
+		{"decode-cache-bytes", "PICTOR_DECODE_CACHE_BYTES", "64MiB", "decoded originals kept so later variants skip the decode; 0 disables it", bytesVar(&c.decoded.MaxBytes)},
 		{"disk-cache-bytes", "PICTOR_DISK_CACHE_BYTES", "10GiB", "disk tier budget (the disk tier is not built yet; the value is checked and kept)", bytesVar(&c.diskCache)},
 		{"gpu", "PICTOR_GPU", "auto", "GPU resize backend: off, auto or require", stringVar(&c.gpu)},
 		{"workers", "PICTOR_WORKERS", fmt.Sprint(runtime.GOMAXPROCS(0)), "transforms run at once", intVar(&c.workers.Workers)},
@@ -120,6 +123,8 @@ func load(name string, args []string, out io.Writer) (*config, *flag.FlagSet, er
 		options:   options.DefaultConfig(),
 		workers:   workers.DefaultConfig(),
 		memory:    cache.DefaultMemoryConfig(),
+		decoded:   cache.DefaultDecodedConfig(),
+		tiered:    cache.DefaultTieredConfig(),
 		vips:      vips.DefaultConfig(),
 	}
 	fs := flag.NewFlagSet("pictor "+name, flag.ContinueOnError)
@@ -201,7 +206,12 @@ func serve(args []string) error {
 		return err
 	}
 	defer st.Close()
-	proc, err := transform.New(c.transform, transform.Deps{})
+	decoded, err := cache.NewDecoded[*transform.Decoded](c.decoded)
+	if err != nil {
+		return err
+	}
+	defer decoded.Close()
+	proc, err := transform.New(c.transform, transform.Deps{Decoded: decoded})
 	if err != nil {
 		return err
 	}
@@ -218,6 +228,11 @@ func serve(args []string) error {
 		return err
 	}
 	defer mem.Close()
+	tiered, err := cache.NewTiered(c.tiered, mem, nil)
+	if err != nil {
+		return err
+	}
+	defer tiered.Close()
 	pool, err := workers.New(c.workers)
 	if err != nil {
 		return err
@@ -225,7 +240,7 @@ func serve(args []string) error {
 	reg := prometheus.NewRegistry()
 	srv, err := server.New(c.server, server.Deps{
 		Store: st, Processor: proc, Parser: parser, Signer: signer,
-		Memory: mem, Workers: pool, Logger: log, Registry: reg,
+		Cache: tiered, Memory: mem, Decoded: decoded, Workers: pool, Logger: log, Registry: reg,
 	})
 	if err != nil {
 		return err

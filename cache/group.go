@@ -65,3 +65,14 @@ func (g *Group[K, V]) InFlight() int {
 	defer g.mu.Unlock()
 	return len(g.calls)
 }
+
+// Callers is how many callers share the call running for key: 0 when none
+// runs.
+func (g *Group[K, V]) Callers(key K) int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if c, ok := g.calls[key]; ok {
+		return 1 + c.waiters
+	}
+	return 0
+}

@@ -17,7 +17,8 @@ type metrics struct {
 	requests  *prometheus.CounterVec   // route, code
 	duration  *prometheus.HistogramVec // route
 	transform prometheus.Histogram     // pipeline seconds, cold only
-	tiers     *prometheus.CounterVec   // tier: memory, miss
+	tiers     *prometheus.CounterVec   // tier: memory, disk, miss
+	tier      [3]prometheus.Counter    // tiers by cache.Level, resolved once
 	uploads   prometheus.Counter
 	upBytes   prometheus.Counter
 
@@ -58,6 +59,9 @@ func newMetrics(reg *prometheus.Registry, s *Server) (*metrics, error) {
 	for i := range m.codes {
 		m.codes[i] = strconv.Itoa(i)
 	}
+	for l := range m.tier {
+		m.tier[l] = m.tiers.WithLabelValues(tierNames[l].(string))
+	}
 	cs := []prometheus.Collector{
 		m.requests, m.duration, m.transform, m.tiers, m.uploads, m.upBytes,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
@@ -81,8 +85,42 @@ func newMetrics(reg *prometheus.Registry, s *Server) (*metrics, error) {
 			prometheus.NewCounterFunc(prometheus.CounterOpts{
 				Name: "pictor_memory_cache_evictions_total", Help: "Memory tier evictions.",
 			}, func() float64 { return float64(mem.Stats().Evictions) }),
+			prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+				Name: "pictor_memory_cache_hit_ratio", Help: "Memory tier hits / lookups since start.",
+			}, func() float64 { return mem.Stats().Ratio }),
+			prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+				Name: "pictor_memory_cache_bytes", Help: "Memory tier bytes charged (bodies and overhead).",
+			}, func() float64 { st := mem.Stats(); return float64(st.CostAdded - st.CostEvicted) }),
 		)
 	}
+	if s.Cache != nil {
+		tc := s.Cache
+		cs = append(cs,
+			prometheus.NewCounterFunc(prometheus.CounterOpts{
+				Name: "pictor_cache_promotions_total", Help: "Disk tier hits copied into memory.",
+			}, func() float64 { return float64(tc.Stats().Promoted) }),
+			prometheus.NewCounterFunc(prometheus.CounterOpts{
+				Name: "pictor_cache_dropped_writes_total", Help: "Disk writes and promotions dropped on a full queue.",
+			}, func() float64 { return float64(tc.Stats().Dropped) }),
+		)
+	}
+	if s.Decoded != nil {
+		dc := s.Decoded
+		cs = append(cs,
+			prometheus.NewCounterFunc(prometheus.CounterOpts{
+				Name: "pictor_decode_cache_hits_total", Help: "Variants made from a cached decode.",
+			}, func() float64 { return float64(dc.Stats().Hits) }),
+			prometheus.NewCounterFunc(prometheus.CounterOpts{
+				Name: "pictor_decode_cache_misses_total", Help: "Decoded-original cache misses.",
+			}, func() float64 { return float64(dc.Stats().Misses) }),
+			prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+				Name: "pictor_decode_cache_bytes", Help: "Pixels held by the decoded-original cache.",
+			}, func() float64 { return float64(dc.Stats().Bytes) }),
+		)
+	}
+	cs = append(cs, prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "pictor_decodes_total", Help: "Originals decoded by the pipeline.",
+	}, func() float64 { return float64(s.Processor.Decodes()) }))
 	if err := registerAll(reg, cs...); err != nil {
 		return nil, err
 	}

@@ -90,8 +90,8 @@ func originalTags(key string) (etag, digest string) {
 	return etag, digest
 }
 
-// handleDelete serves DELETE /o/<key>: the original goes, and its variants
-// in the memory tier stop being served.
+// handleDelete serves DELETE /o/<key>: the original goes, and with it every
+// variant in every tier and its decode.
 func (s *Server) handleDelete(ctx *fasthttp.RequestCtx, rawKey []byte) {
 	if !s.authorized(ctx) {
 		s.fail(ctx, errUnauthorized)
@@ -106,6 +106,11 @@ func (s *Server) handleDelete(ctx *fasthttp.RequestCtx, rawKey []byte) {
 		s.fail(ctx, err)
 		return
 	}
-	s.setPurged(key, true)
+	if s.Cache != nil {
+		s.Cache.Purge(key)
+	}
+	if s.Decoded != nil {
+		s.Decoded.Purge(key)
+	}
 	ctx.SetStatusCode(fasthttp.StatusNoContent)
 }

@@ -29,11 +29,17 @@ type Deps struct {
 	Processor *transform.Processor
 	Parser    *options.Parser
 	Signer    *sign.Signer
-	Memory    *cache.Memory
-	Workers   *workers.Pool
-	Logger    *slog.Logger
-	Registry  *prometheus.Registry // metrics are registered here
-	Now       func() time.Time     // clock for exp_; default time.Now
+	// Cache is the variant cache (memory in front of disk); nil caches
+	// nothing. Memory, Disk and Decoded are its parts and the
+	// decoded-original cache, given for their metrics and for purging;
+	// each may be nil.
+	Cache    *cache.Tiered
+	Memory   *cache.Memory
+	Decoded  *cache.Decoded[*transform.Decoded]
+	Workers  *workers.Pool
+	Logger   *slog.Logger
+	Registry *prometheus.Registry // metrics are registered here
+	Now      func() time.Time     // clock for exp_; default time.Now
 	// Ready reports extra readiness (libvips alive, device state); nil = ready.
 	Ready func() error
 }
@@ -50,12 +56,9 @@ type Server struct {
 	draining   atomic.Bool
 	inflight   sync.WaitGroup // transforms still running in libvips
 
-	// purged holds originals deleted since start: their variants may still
-	// sit in the memory tier, which cannot be enumerated by original, so a
-	// hit for a purged original is treated as a miss. An upload of the same
-	// bytes clears the mark.
-	purgedMu sync.RWMutex
-	purged   map[string]struct{}
+	// inflightVariants collapses identical concurrent variant requests
+	// into one pipeline run.
+	inflightVariants cache.Group[string, *cache.Entry]
 }
 
 // New validates cfg and returns a Server.
@@ -79,7 +82,6 @@ func New(cfg Config, d Deps) (*Server, error) {
 		cfg:        cfg,
 		Deps:       d,
 		retryAfter: strconv.Itoa(int(cfg.RetryAfter / time.Second)),
-		purged:     make(map[string]struct{}),
 	}
 	for _, t := range cfg.UploadTokens {
 		s.tokens = append(s.tokens, []byte(t))
@@ -152,10 +154,11 @@ const (
 	routeOriginal
 	routeUpload
 	routeInfo
+	routeSrcset
 	routeCount
 )
 
-var routeNames = [routeCount]string{"other", "transform", "original", "upload", "info"}
+var routeNames = [routeCount]string{"other", "transform", "original", "upload", "info", "srcset"}
 
 // Context keys for per-request values read by the log line.
 const (
@@ -168,6 +171,7 @@ var (
 	prefixT      = []byte("/t/")
 	prefixO      = []byte("/o/")
 	prefixInfo   = []byte("/info/")
+	prefixSrcset = []byte("/srcset/")
 	pathUpload   = []byte("/upload")
 	methodGet    = []byte(fasthttp.MethodGet)
 	methodHead   = []byte(fasthttp.MethodHead)
@@ -212,6 +216,13 @@ func (s *Server) route(ctx *fasthttp.RequestCtx) routeID {
 		}
 		s.handleInfo(ctx, path[len(prefixInfo):])
 		return routeInfo
+	case bytes.HasPrefix(path, prefixSrcset):
+		if !getOrHead {
+			s.methodNotAllowed(ctx, "GET, HEAD")
+			return routeSrcset
+		}
+		s.handleSrcset(ctx, path[len(prefixSrcset):])
+		return routeSrcset
 	}
 	s.fail(ctx, errNotFound)
 	return routeOther
@@ -236,23 +247,6 @@ func (s *Server) authorized(ctx *fasthttp.RequestCtx) bool {
 		ok |= subtle.ConstantTimeCompare(tok, t)
 	}
 	return ok == 1
-}
-
-func (s *Server) isPurged(key string) bool {
-	s.purgedMu.RLock()
-	_, ok := s.purged[key]
-	s.purgedMu.RUnlock()
-	return ok
-}
-
-func (s *Server) setPurged(key string, purged bool) {
-	s.purgedMu.Lock()
-	if purged {
-		s.purged[key] = struct{}{}
-	} else {
-		delete(s.purged, key)
-	}
-	s.purgedMu.Unlock()
 }
 
 // fasthttpLogger sends fasthttp's own messages (connection errors) to slog.

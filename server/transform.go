@@ -10,6 +10,7 @@ import (
 	"github.com/pictorhq/pictor/store"
 	"github.com/pictorhq/pictor/transform"
 	"github.com/pictorhq/pictor/transform/format"
+	"github.com/pictorhq/pictor/transform/options"
 	"github.com/valyala/fasthttp"
 )
 
@@ -17,7 +18,12 @@ const (
 	cacheControlImmutable = "public, max-age=31536000, immutable"
 	headerContentDigest   = "Content-Digest"
 	headerCache           = "X-Cache"
+	headerAccelRedirect   = "X-Accel-Redirect"
 )
+
+// tierNames are the X-Cache values and log tiers by cache.Level, boxed
+// once so that storing one in a request's user values does not allocate.
+var tierNames = [...]any{0: "miss", cache.LevelMemory: "memory", cache.LevelDisk: "disk"}
 
 // handleTransform serves GET/HEAD /t/<options>/<key>.
 func (s *Server) handleTransform(ctx *fasthttp.RequestCtx, rest []byte) {
@@ -42,91 +48,117 @@ func (s *Server) handleTransform(ctx *fasthttp.RequestCtx, rest []byte) {
 			return
 		}
 	}
-	src, _ := format.FromExt(key[strings.LastIndexByte(key, '.')+1:])
-	out := transform.Negotiate(o, src,
-		ctx.Request.Header.Peek(fasthttp.HeaderAccept),
-		bytes.Equal(ctx.Request.Header.Peek("Save-Data"), []byte("on")))
+	out := s.negotiate(ctx, o, key)
 	vkey := transform.VariantKey(o, key, out)
 	if out.Vary != "" {
 		ctx.Response.Header.Set(fasthttp.HeaderVary, out.Vary)
 	}
 
-	if e, ok := s.lookup(vkey, key); ok {
-		ctx.SetUserValue(ctxTier, "memory")
-		s.metrics.tiers.WithLabelValues("memory").Inc()
-		s.writeVariant(ctx, e, "memory")
-		return
+	if s.Cache != nil {
+		if hit, ok := s.Cache.Lookup(key, vkey, s.cfg.AccelRedirect); ok {
+			s.writeHit(ctx, hit)
+			return
+		}
 	}
-	s.metrics.tiers.WithLabelValues("miss").Inc()
-	ctx.SetUserValue(ctxTier, "miss")
+	s.metrics.tier[0].Inc()
+	ctx.SetUserValue(ctxTier, tierNames[0])
 
-	e, err := s.render(ctx, key, transform.Request{Options: o, Output: out})
+	e, err := s.variant(key, vkey, transform.Request{Options: o, Output: out})
 	if err != nil {
 		s.fail(ctx, err)
 		return
 	}
-	if s.Memory != nil {
-		s.Memory.Set(key, vkey, e)
-	}
 	s.writeVariant(ctx, e, "miss")
 }
 
-func (s *Server) lookup(vkey, key string) (*cache.Entry, bool) {
-	if s.Memory == nil {
-		return nil, false
-	}
-	e, ok := s.Memory.Get(vkey)
-	if !ok || s.isPurged(key) {
-		return nil, false
-	}
-	return e, true
+// negotiate decides a request's output format and quality from the
+// options, the original's format (from its key) and the request headers.
+func (s *Server) negotiate(ctx *fasthttp.RequestCtx, o options.Options, key string) transform.Output {
+	src, _ := format.FromExt(key[strings.LastIndexByte(key, '.')+1:])
+	return transform.Negotiate(o, src,
+		ctx.Request.Header.Peek(fasthttp.HeaderAccept),
+		bytes.Equal(ctx.Request.Header.Peek("Save-Data"), []byte("on")))
 }
 
-// render admits the request to the work queue and runs the pipeline under
-// the request deadline. The pipeline cannot be interrupted inside libvips,
-// so on a deadline the client gets 503 at once while the run finishes in
-// the background, still holding its worker: the queue bound stays honest.
-func (s *Server) render(ctx *fasthttp.RequestCtx, key string, req transform.Request) (*cache.Entry, error) {
-	dctx, cancel := context.WithTimeout(context.Background(), s.cfg.Timeout)
+// writeHit answers from a cache tier: the bytes, or behind Nginx for a
+// disk hit, the file's internal path for Nginx to send with sendfile.
+func (s *Server) writeHit(ctx *fasthttp.RequestCtx, hit cache.Hit) {
+	s.metrics.tier[hit.Level].Inc()
+	ctx.SetUserValue(ctxTier, tierNames[hit.Level])
+	if hit.Path == "" {
+		s.writeVariant(ctx, hit.Entry, tierNames[hit.Level].(string))
+		return
+	}
+	s.setVariantHeaders(ctx, hit.Entry, "disk")
+	if notModified(ctx, hit.Entry.ETag) {
+		ctx.SetStatusCode(fasthttp.StatusNotModified)
+		return
+	}
+	ctx.Response.Header.Set(headerAccelRedirect, s.cfg.AccelPrefix+"cache/"+hit.Path)
+}
+
+// variant makes the variant vkey of the original key, or waits for the
+// identical request already making it: concurrent requests for one
+// variant share one pipeline run. The result enters the cache before
+// anyone is answered.
+func (s *Server) variant(key, vkey string, req transform.Request) (*cache.Entry, error) {
+	// Waiting ends at the deadline; the run goes on for the others and the
+	// cache (see render).
+	deadline := time.Now().Add(s.cfg.Timeout)
+	wctx, cancel := context.WithDeadline(context.Background(), deadline)
+	defer cancel()
+	e, err, _ := s.inflightVariants.Do(wctx, vkey, func() (*cache.Entry, error) {
+		es, err := s.render(deadline, key, []transform.Request{req})
+		if err != nil {
+			return nil, err
+		}
+		if s.Cache != nil {
+			s.Cache.Set(key, vkey, es[0])
+		}
+		return es[0], nil
+	})
+	if err == context.DeadlineExceeded {
+		err = errDeadline
+	}
+	return e, err
+}
+
+// render admits a job to the work queue and runs the pipeline for reqs,
+// all from one decode of the original key, by deadline. It
+// runs in its own goroutine (see variant and cache.Group), so a deadline
+// passing for the waiting clients does not stop it: libvips cannot be
+// interrupted mid-operation, the run keeps its worker to the end so the
+// queue bound stays honest, and its result still fills the cache.
+func (s *Server) render(deadline time.Time, key string, reqs []transform.Request) ([]*cache.Entry, error) {
+	dctx, cancel := context.WithDeadline(context.Background(), deadline)
 	defer cancel()
 	release, err := s.Workers.Acquire(dctx)
 	if err != nil {
 		return nil, err
 	}
-	type result struct {
-		e   *cache.Entry
-		err error
-	}
-	done := make(chan result, 1)
+	defer release()
 	s.inflight.Add(1)
-	go func() {
-		defer s.inflight.Done()
-		defer release()
-		src, err := s.Store.Map(key)
-		if err != nil {
-			done <- result{err: err}
-			return
-		}
-		defer src.Close()
-		start := time.Now()
-		res, err := s.Processor.Process(dctx, src.Bytes(), req)
-		if err != nil {
-			done <- result{err: err}
-			return
-		}
-		s.metrics.transform.Observe(time.Since(start).Seconds())
-		done <- result{e: cache.NewEntry(res.Body, res.Format.ContentType(), res.Width, res.Height)}
-	}()
-	select {
-	case r := <-done:
-		return r.e, r.err
-	case <-dctx.Done():
-		return nil, errDeadline
+	defer s.inflight.Done()
+	src, err := s.Store.Map(key)
+	if err != nil {
+		return nil, err
 	}
+	defer src.Close()
+	start := time.Now()
+	res, err := s.Processor.Variants(dctx, key, src.Bytes(), reqs)
+	if err != nil {
+		return nil, err
+	}
+	s.metrics.transform.Observe(time.Since(start).Seconds())
+	es := make([]*cache.Entry, len(res))
+	for i, r := range res {
+		es[i] = cache.NewEntry(r.Body, r.Format.ContentType(), r.Width, r.Height)
+	}
+	return es, nil
 }
 
-// writeVariant answers with a finished variant and the SPEC's headers.
-func (s *Server) writeVariant(ctx *fasthttp.RequestCtx, e *cache.Entry, tier string) {
+// setVariantHeaders sets the SPEC's headers for a finished variant.
+func (s *Server) setVariantHeaders(ctx *fasthttp.RequestCtx, e *cache.Entry, tier string) {
 	h := &ctx.Response.Header
 	h.Set(fasthttp.HeaderCacheControl, cacheControlImmutable)
 	h.Set(fasthttp.HeaderETag, e.ETag)
@@ -134,6 +166,11 @@ func (s *Server) writeVariant(ctx *fasthttp.RequestCtx, e *cache.Entry, tier str
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set(headerCache, tier)
 	h.SetContentType(e.ContentType)
+}
+
+// writeVariant answers with a finished variant and the SPEC's headers.
+func (s *Server) writeVariant(ctx *fasthttp.RequestCtx, e *cache.Entry, tier string) {
+	s.setVariantHeaders(ctx, e, tier)
 	if notModified(ctx, e.ETag) {
 		ctx.SetStatusCode(fasthttp.StatusNotModified)
 		return

@@ -24,6 +24,9 @@ type uploadResponse struct {
 	Height  int    `json:"height"`
 	Bytes   int64  `json:"bytes"`
 	Created bool   `json:"created"`
+	// Eager lists the URL paths of the variants being made in the
+	// background (eager= and the eager presets).
+	Eager []string `json:"eager,omitempty"`
 }
 
 // handleUpload serves POST /upload: a multipart form with a "file" field,
@@ -38,6 +41,11 @@ func (s *Server) handleUpload(ctx *fasthttp.RequestCtx) {
 		s.refuseUpload(ctx, errTooLarge)
 		return
 	}
+	eager, err := s.eagerList(ctx.QueryArgs().PeekMulti("eager"))
+	if err != nil {
+		s.refuseUpload(ctx, err)
+		return
+	}
 	obj, hdr, err := s.receive(ctx)
 	if err != nil {
 		s.refuseUpload(ctx, err)
@@ -45,10 +53,13 @@ func (s *Server) handleUpload(ctx *fasthttp.RequestCtx) {
 	}
 	s.metrics.uploads.Inc()
 	s.metrics.upBytes.Add(float64(obj.Size))
-	s.setPurged(obj.Key, false)
+	if s.Cache != nil {
+		s.Cache.Restore(obj.Key)
+	}
 	body, _ := json.Marshal(uploadResponse{
 		Key: obj.Key, URL: "/o/" + obj.Key, Format: hdr.Format.String(),
 		Width: hdr.Width, Height: hdr.Height, Bytes: obj.Size, Created: obj.Created,
+		Eager: s.startEager(obj.Key, eager),
 	})
 	ctx.Response.Header.SetContentType("application/json")
 	ctx.Response.Header.Set("Location", "/o/"+obj.Key)

@@ -125,13 +125,13 @@ func qNonZero(params []byte) bool {
 // change pixels), the negotiated output and the original's key. It is 32 hex
 // digits, safe as a file name.
 func VariantKey(o options.Options, original string, out Output) string {
-	h := sha256.New()
-	var buf [64]byte
+	// The message is built in a stack buffer and hashed in one call, so
+	// naming a variant allocates only the returned string.
+	var buf [256]byte
 	b := strconv.AppendInt(buf[:0], PipelineVersion, 10)
 	b = append(b, '|')
-	h.Write(b)
-	h.Write([]byte(o.Variant().String()))
-	b = append(buf[:0], '|')
+	b = o.Variant().Append(b)
+	b = append(b, '|')
 	b = append(b, out.Format.String()...)
 	b = append(b, '|')
 	b = strconv.AppendInt(b, int64(out.Quality), 10)
@@ -139,8 +139,7 @@ func VariantKey(o options.Options, original string, out Output) string {
 		b = append(b, "|sd"...)
 	}
 	b = append(b, '|')
-	h.Write(b)
-	h.Write([]byte(original))
-	var sum [sha256.Size]byte
-	return hex.EncodeToString(h.Sum(sum[:0])[:16])
+	b = append(b, original...)
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:16])
 }

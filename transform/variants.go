@@ -187,3 +187,6 @@ func (p *Processor) unclaim(key string, ch chan struct{}) {
 
 // Decodes is how many times Variants has decoded an original.
 func (p *Processor) Decodes() int64 { return p.decodes.Load() }
+
+// MaxDimension is the largest output width or height this Processor makes.
+func (p *Processor) MaxDimension() int { return p.cfg.MaxDimension }

@@ -62,9 +62,11 @@ func (g Gravity) String() string {
 type Color struct{ R, G, B uint8 }
 
 // String is the b_ value: six lowercase hex digits.
-func (c Color) String() string {
+func (c Color) String() string { return string(c.append(nil)) }
+
+func (c Color) append(b []byte) []byte {
 	const hex = "0123456789abcdef"
-	return string([]byte{hex[c.R>>4], hex[c.R&15], hex[c.G>>4], hex[c.G&15], hex[c.B>>4], hex[c.B&15]})
+	return append(b, hex[c.R>>4], hex[c.R&15], hex[c.G>>4], hex[c.G&15], hex[c.B>>4], hex[c.B&15])
 }
 
 // Options is one parsed options segment. The zero value means "no
@@ -117,79 +119,101 @@ type Options struct {
 // returned, Parse(o.String()) returns o again. The zero Options prints as
 // "".
 func (o Options) String() string {
-	b := make([]byte, 0, 64)
-	add := func(name, value string) {
-		if len(b) > 0 {
+	return string(o.Append(make([]byte, 0, 64)))
+}
+
+// Append appends o's canonical form (see String) to b. It allocates only
+// when b runs out of room, which lets the signature check and the cache
+// key work in a stack buffer.
+func (o Options) Append(b []byte) []byte {
+	start := len(b)
+	name := func(n string) {
+		if len(b) > start {
 			b = append(b, ',')
 		}
-		b = append(b, name...)
+		b = append(b, n...)
 		b = append(b, '_')
-		b = append(b, value...)
 	}
 	if o.Width != 0 {
-		add("w", strconv.Itoa(o.Width))
+		name("w")
+		b = strconv.AppendInt(b, int64(o.Width), 10)
 	}
 	if o.Height != 0 {
-		add("h", strconv.Itoa(o.Height))
+		name("h")
+		b = strconv.AppendInt(b, int64(o.Height), 10)
 	}
 	if o.Crop != Fit {
-		add("c", o.Crop.String())
+		name("c")
+		b = append(b, o.Crop.String()...)
 	}
 	if o.Gravity != Center {
-		add("g", o.Gravity.String())
+		name("g")
+		b = append(b, o.Gravity.String()...)
 	}
 	if o.X != 0 {
-		add("x", strconv.Itoa(o.X))
+		name("x")
+		b = strconv.AppendInt(b, int64(o.X), 10)
 	}
 	if o.Y != 0 {
-		add("y", strconv.Itoa(o.Y))
+		name("y")
+		b = strconv.AppendInt(b, int64(o.Y), 10)
 	}
 	if o.DPR != 0 && o.DPR != 1 {
-		add("dpr", formatDecimal(o.DPR))
+		name("dpr")
+		b = appendDecimal(b, o.DPR)
 	}
 	switch {
 	case o.FormatAuto:
-		add("f", "auto")
+		name("f")
+		b = append(b, "auto"...)
 	case o.Format != format.Unknown:
-		add("f", o.Format.String())
+		name("f")
+		b = append(b, o.Format.String()...)
 	}
 	switch {
 	case o.QualityAuto:
-		add("q", "auto")
+		name("q")
+		b = append(b, "auto"...)
 	case o.Quality != 0:
-		add("q", strconv.Itoa(o.Quality))
+		name("q")
+		b = strconv.AppendInt(b, int64(o.Quality), 10)
 	}
 	if o.HasBackground {
-		add("b", o.Background.String())
+		name("b")
+		b = o.Background.append(b)
 	}
-	if e := o.effects(); e != "" {
-		add("e", e)
+	if o.Blur != 0 || o.Grayscale || o.Sharpen {
+		name("e")
+		b = o.appendEffects(b)
 	}
 	if o.Expires != 0 {
-		add("exp", strconv.FormatInt(o.Expires, 10))
+		name("exp")
+		b = strconv.AppendInt(b, o.Expires, 10)
 	}
 	if o.KeyID != "" {
-		add("kid", o.KeyID)
+		name("kid")
+		b = append(b, o.KeyID...)
 	}
 	if o.Signature != "" {
-		add("s", o.Signature)
+		name("s")
+		b = append(b, o.Signature...)
 	}
-	return string(b)
+	return b
 }
 
-// effects prints the e_ value in the fixed order blur, grayscale, sharpen:
-// the pipeline applies effects in its own order, so the URL's order carries
-// no meaning and must not split the cache.
-func (o Options) effects() string {
-	var b []byte
+// appendEffects appends the e_ value in the fixed order blur, grayscale,
+// sharpen: the pipeline applies effects in its own order, so the URL's
+// order carries no meaning and must not split the cache.
+func (o Options) appendEffects(b []byte) []byte {
+	start := len(b)
 	sep := func() {
-		if len(b) > 0 {
+		if len(b) > start {
 			b = append(b, ':')
 		}
 	}
 	if o.Blur != 0 {
 		b = append(b, "blur:"...)
-		b = append(b, formatDecimal(o.Blur)...)
+		b = appendDecimal(b, o.Blur)
 	}
 	if o.Grayscale {
 		sep()
@@ -199,12 +223,14 @@ func (o Options) effects() string {
 		sep()
 		b = append(b, "sharpen"...)
 	}
-	return string(b)
+	return b
 }
 
 // formatDecimal is the one spelling of a decimal value; parseDecimal
 // accepts nothing else.
-func formatDecimal(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
+func formatDecimal(v float64) string { return string(appendDecimal(nil, v)) }
+
+func appendDecimal(b []byte, v float64) []byte { return strconv.AppendFloat(b, v, 'f', -1, 64) }
 
 // Unsigned returns o without its signature: what package sign signs.
 func (o Options) Unsigned() Options {

@@ -5,6 +5,8 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"errors"
+	"hash"
+	"sync"
 	"time"
 
 	"github.com/pictorhq/pictor/transform/options"
@@ -25,9 +27,30 @@ var (
 // Signer signs and verifies URLs with a fixed set of keys. It is safe for
 // concurrent use.
 type Signer struct {
-	keys   map[string][]byte
+	keys   map[string]*signingKey
 	def    string // id of the default key; "" when there are no keys
 	length int
+}
+
+// signingKey is one signing key with a pool of HMAC states for it, so that
+// checking a signature on the hot path allocates nothing.
+type signingKey struct {
+	secret []byte
+	pool   sync.Pool // of *macState
+}
+
+type macState struct {
+	h   hash.Hash
+	msg []byte
+	sum [sha256.Size]byte
+}
+
+func (k *signingKey) state() *macState {
+	if st, ok := k.pool.Get().(*macState); ok {
+		st.h.Reset()
+		return st
+	}
+	return &macState{h: hmac.New(sha256.New, k.secret), msg: make([]byte, 0, 256)}
 }
 
 // New validates cfg and returns a signer. It copies the secrets, so later
@@ -36,9 +59,9 @@ func New(cfg Config) (*Signer, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	s := &Signer{keys: make(map[string][]byte, len(cfg.Keys)), length: cfg.Length}
+	s := &Signer{keys: make(map[string]*signingKey, len(cfg.Keys)), length: cfg.Length}
 	for _, k := range cfg.Keys {
-		s.keys[k.ID] = append([]byte(nil), k.Secret...)
+		s.keys[k.ID] = &signingKey{secret: append([]byte(nil), k.Secret...)}
 	}
 	if len(cfg.Keys) > 0 {
 		s.def = cfg.Keys[0].ID
@@ -53,11 +76,12 @@ func (s *Signer) Enabled() bool { return len(s.keys) > 0 }
 // Sign returns the s_ value for o and key, with o.KeyID's key or the
 // default key when o.KeyID is empty. o.Signature is ignored.
 func (s *Signer) Sign(o options.Options, key string) (string, error) {
-	mac, err := s.compute(o, key, "")
+	var mac [macLen]byte
+	n, err := s.compute(&mac, o, key, "")
 	if err != nil {
 		return "", err
 	}
-	return string(mac), nil
+	return string(mac[:n]), nil
 }
 
 // SignPath returns "/t/<canonical options with s_>/<key>", the URL path to
@@ -82,11 +106,12 @@ func (s *Signer) Verify(o options.Options, key string, now time.Time) error {
 // server): it is signed too, so a srcset URL cannot be turned into signed
 // variant URLs of other widths.
 func (s *Signer) SignSrcset(o options.Options, key, widths string) (string, error) {
-	mac, err := s.compute(o, key, "?w="+widths)
+	var mac [macLen]byte
+	n, err := s.compute(&mac, o, key, "?w="+widths)
 	if err != nil {
 		return "", err
 	}
-	return string(mac), nil
+	return string(mac[:n]), nil
 }
 
 // VerifySrcset is Verify for a srcset URL with the canonical width list
@@ -99,10 +124,12 @@ func (s *Signer) verify(o options.Options, key, extra string, now time.Time) err
 	if o.Signature == "" {
 		return ErrMissing
 	}
-	want, err := s.compute(o, key, extra)
+	var mac [macLen]byte
+	n, err := s.compute(&mac, o, key, extra)
 	if err != nil {
 		return err
 	}
+	want := mac[:n]
 	// hmac.Equal is constant time only for equal lengths; a signature of
 	// another length is simply wrong, and the length is public anyway.
 	if len(o.Signature) != len(want) || !hmac.Equal(want, []byte(o.Signature)) {
@@ -114,26 +141,30 @@ func (s *Signer) verify(o options.Options, key, extra string, now time.Time) err
 	return nil
 }
 
-// compute returns the base64url signature of o (without its s_), key and
-// extra, truncated to the configured length. extra is empty for /t/ URLs
-// and starts with "?" otherwise; keys never contain "?", so the two kinds
-// of message cannot collide.
-func (s *Signer) compute(o options.Options, key, extra string) ([]byte, error) {
+// macLen is the length of an untruncated signature: unpadded base64url
+// of a SHA-256 sum.
+const macLen = 43
+
+// compute writes the base64url signature of o (without its s_), key and
+// extra into dst and returns its length, the configured one. extra is
+// empty for /t/ URLs and starts with "?" otherwise; keys never contain
+// "?", so the two kinds of message cannot collide.
+func (s *Signer) compute(dst *[macLen]byte, o options.Options, key, extra string) (int, error) {
 	id := o.KeyID
 	if id == "" {
 		id = s.def
 	}
-	secret, ok := s.keys[id]
+	k, ok := s.keys[id]
 	if !ok {
-		return nil, ErrUnknownKey
+		return 0, ErrUnknownKey
 	}
-	h := hmac.New(sha256.New, secret)
-	h.Write([]byte(o.Unsigned().String()))
-	h.Write([]byte{'/'})
-	h.Write([]byte(key))
-	h.Write([]byte(extra))
-	var sum [sha256.Size]byte
-	var enc [43]byte // base64.RawURLEncoding.EncodedLen(sha256.Size)
-	base64.RawURLEncoding.Encode(enc[:], h.Sum(sum[:0]))
-	return enc[:s.length], nil
+	st := k.state()
+	defer k.pool.Put(st)
+	st.msg = o.Unsigned().Append(st.msg[:0])
+	st.msg = append(st.msg, '/')
+	st.msg = append(st.msg, key...)
+	st.msg = append(st.msg, extra...)
+	st.h.Write(st.msg)
+	base64.RawURLEncoding.Encode(dst[:], st.h.Sum(st.sum[:0]))
+	return s.length, nil
 }

@@ -1,0 +1,202 @@
+package server
+
+import (
+	"bytes"
+	"encoding/json"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/pictorhq/pictor/cache"
+	"github.com/pictorhq/pictor/store"
+	"github.com/pictorhq/pictor/transform"
+	"github.com/pictorhq/pictor/transform/options"
+	"github.com/valyala/fasthttp"
+)
+
+// defaultSrcsetWidths are the widths of a srcset request without ?w=: the
+// common breakpoints from phone to large desktop.
+var defaultSrcsetWidths = []int{320, 640, 960, 1280, 1920}
+
+// maxSrcsetWidths bounds one srcset request: each width is a variant made
+// and stored, so the list is the request's cost.
+const maxSrcsetWidths = 10
+
+type srcsetVariant struct {
+	URL    string `json:"url"`
+	Width  int    `json:"width"`
+	Height int    `json:"height"`
+	Bytes  int    `json:"bytes"`
+	Digest string `json:"digest"`
+}
+
+type srcsetResponse struct {
+	Key      string          `json:"key"`
+	Variants []srcsetVariant `json:"variants"`
+	Srcset   string          `json:"srcset"`
+}
+
+// handleSrcset serves GET/HEAD /srcset/<options>/<key>?w=320,640,…: the
+// variants of one original at several widths, made from one decode, as
+// JSON with each variant's signed URL, size, bytes and digest, and a ready
+// srcset attribute. The width list is part of what is signed, so a signed
+// srcset URL cannot mint signed variant URLs for other widths.
+func (s *Server) handleSrcset(ctx *fasthttp.RequestCtx, rest []byte) {
+	i := bytes.LastIndexByte(rest, '/')
+	if i < 0 {
+		s.fail(ctx, errNotFound)
+		return
+	}
+	raw, key := string(rest[:i]), string(rest[i+1:])
+	o, err := s.Parser.Parse(raw)
+	if err != nil {
+		s.fail(ctx, err)
+		return
+	}
+	if err := srcsetOptions(o); err != nil {
+		s.fail(ctx, err)
+		return
+	}
+	widths, canon, err := parseWidths(ctx.QueryArgs().Peek("w"), s.Processor.MaxDimension())
+	if err != nil {
+		s.fail(ctx, err)
+		return
+	}
+	if !store.ValidKey(key) {
+		s.fail(ctx, errNotFound)
+		return
+	}
+	if s.Signer.Enabled() {
+		if err := s.Signer.VerifySrcset(o, key, canon, s.Now()); err != nil {
+			s.fail(ctx, err)
+			return
+		}
+	}
+
+	type item struct {
+		url  string
+		vkey string
+		req  transform.Request
+		e    *cache.Entry
+	}
+	items := make([]item, len(widths))
+	var missing []int
+	for n, w := range widths {
+		vo := o
+		vo.Width, vo.Signature = w, ""
+		out := s.negotiate(ctx, vo, key)
+		if n == 0 && out.Vary != "" {
+			ctx.Response.Header.Set(fasthttp.HeaderVary, out.Vary)
+		}
+		url := "/t/" + vo.String() + "/" + key
+		if s.Signer.Enabled() {
+			if url, err = s.Signer.SignPath(vo, key); err != nil {
+				s.fail(ctx, err)
+				return
+			}
+		}
+		it := item{url: url, vkey: transform.VariantKey(vo, key, out), req: transform.Request{Options: vo, Output: out}}
+		if s.Cache != nil {
+			if hit, ok := s.Cache.Lookup(key, it.vkey, false); ok {
+				it.e = hit.Entry
+			}
+		}
+		if it.e == nil {
+			missing = append(missing, n)
+		}
+		items[n] = it
+	}
+	if len(missing) > 0 {
+		reqs := make([]transform.Request, len(missing))
+		for m, n := range missing {
+			reqs[m] = items[n].req
+		}
+		es, err := s.render(time.Now().Add(s.cfg.Timeout), key, reqs)
+		if err != nil {
+			s.fail(ctx, err)
+			return
+		}
+		for m, n := range missing {
+			items[n].e = es[m]
+			if s.Cache != nil {
+				s.Cache.Set(key, items[n].vkey, es[m])
+			}
+		}
+	}
+
+	resp := srcsetResponse{Key: key, Variants: make([]srcsetVariant, 0, len(items))}
+	var set strings.Builder
+	seen := make(map[int]bool)
+	for _, it := range items {
+		// c_limit and friends can give two widths the same result; a srcset
+		// lists each width descriptor once.
+		if seen[it.e.Width] {
+			continue
+		}
+		seen[it.e.Width] = true
+		resp.Variants = append(resp.Variants, srcsetVariant{
+			URL: it.url, Width: it.e.Width, Height: it.e.Height, Bytes: len(it.e.Body), Digest: it.e.Digest,
+		})
+		if set.Len() > 0 {
+			set.WriteString(", ")
+		}
+		set.WriteString(it.url + " " + strconv.Itoa(it.e.Width) + "w")
+	}
+	resp.Srcset = set.String()
+	body, _ := json.Marshal(resp)
+	h := &ctx.Response.Header
+	h.SetContentType("application/json")
+	// The listing names immutable variants, but a later render of one may
+	// differ in its last bits (it may start from another decode), so it is
+	// cached for an hour rather than forever.
+	h.Set(fasthttp.HeaderCacheControl, "public, max-age=3600")
+	h.Set("X-Content-Type-Options", "nosniff")
+	ctx.SetBody(append(body, '\n'))
+}
+
+// srcsetOptions refuses options that fight the width list.
+func srcsetOptions(o options.Options) error {
+	switch {
+	case o.Width != 0:
+		return &options.Error{Option: "w", Value: strconv.Itoa(o.Width), Reason: "a srcset takes its widths from ?w="}
+	case o.Height != 0:
+		return &options.Error{Option: "h", Value: strconv.Itoa(o.Height), Reason: "not allowed in a srcset, whose variants keep the aspect ratio"}
+	case o.DPR != 0:
+		return &options.Error{Option: "dpr", Value: strconv.FormatFloat(o.DPR, 'f', -1, 64), Reason: "not allowed in a srcset, whose widths are in device pixels"}
+	case o.Crop == options.Region:
+		return &options.Error{Option: "c", Value: "crop", Reason: "not allowed in a srcset"}
+	}
+	return nil
+}
+
+// parseWidths parses ?w=320,640,… into sorted, distinct widths and their
+// canonical spelling, which is what the signature covers. An absent list
+// means defaultSrcsetWidths.
+func parseWidths(raw []byte, maxDim int) ([]int, string, error) {
+	bad := func(v, reason string) error {
+		return &options.Error{Option: "w", Value: v, Reason: reason}
+	}
+	var ws []int
+	if len(raw) == 0 {
+		ws = slices.Clone(defaultSrcsetWidths)
+	} else {
+		for _, f := range strings.Split(string(raw), ",") {
+			w, err := strconv.Atoi(f)
+			if err != nil || w < 1 || w > maxDim || f != strconv.Itoa(w) {
+				return nil, "", bad(f, "want widths from 1 to "+strconv.Itoa(maxDim)+", comma-separated")
+			}
+			ws = append(ws, w)
+		}
+	}
+	slices.Sort(ws)
+	ws = slices.Compact(ws)
+	if len(ws) > maxSrcsetWidths {
+		return nil, "", bad(string(raw), "at most "+strconv.Itoa(maxSrcsetWidths)+" widths")
+	}
+	canon := make([]string, len(ws))
+	for i, w := range ws {
+		canon[i] = strconv.Itoa(w)
+	}
+	return ws, strings.Join(canon, ","), nil
+}
