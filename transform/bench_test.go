@@ -50,3 +50,56 @@ func BenchmarkPipeline(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkSrcset compares a srcset of five widths made from one decode
+// (Variants) with the same five variants made cold, each with its own
+// decode (Process), on real photos. cpu-ratio is srcset CPU over cold CPU;
+// the target is at most 0.4.
+func BenchmarkSrcset(b *testing.B) {
+	dir := benchenv.Corpus(b, "..")
+	p := newProcessor(b)
+	widths := []string{"w_320", "w_640", "w_960", "w_1280", "w_1920"}
+	for _, c := range []struct {
+		name, file, suffix string
+		src                format.Format
+	}{
+		{"jpeg3840_jpeg", "photo-3840x2400.jpg", "", format.JPEG},
+		{"jpeg3840_webp", "photo-3840x2400.jpg", ",f_webp", format.JPEG},
+		{"png3700_webp", "photo-3700x2400.png", ",f_webp", format.PNG},
+	} {
+		src := readFile(b, filepath.Join(dir, c.file))
+		reqs := make([]Request, len(widths))
+		for i, w := range widths {
+			o := parse(b, w+c.suffix)
+			reqs[i] = Request{Options: o, Output: Negotiate(o, c.src, nil, false)}
+		}
+		var coldCPU time.Duration
+		b.Run(c.name+"/cold5", func(b *testing.B) {
+			b.ReportAllocs()
+			cpu0 := benchenv.CPUTime()
+			for b.Loop() {
+				for _, r := range reqs {
+					if _, err := p.Process(context.Background(), src, r); err != nil {
+						b.Fatal(err)
+					}
+				}
+			}
+			coldCPU = (benchenv.CPUTime() - cpu0) / time.Duration(b.N)
+			b.ReportMetric(float64(coldCPU.Microseconds())/1e3, "ms-cpu/op")
+		})
+		b.Run(c.name+"/srcset5", func(b *testing.B) {
+			b.ReportAllocs()
+			cpu0 := benchenv.CPUTime()
+			for b.Loop() {
+				if _, err := p.Variants(context.Background(), "", src, reqs); err != nil {
+					b.Fatal(err)
+				}
+			}
+			cpu := (benchenv.CPUTime() - cpu0) / time.Duration(b.N)
+			b.ReportMetric(float64(cpu.Microseconds())/1e3, "ms-cpu/op")
+			if coldCPU > 0 {
+				b.ReportMetric(float64(cpu)/float64(coldCPU), "cpu-ratio")
+			}
+		})
+	}
+}

@@ -38,6 +38,10 @@ type Processor struct {
 	decode  []Step      // probe to sRGB: what a decoded original has been through
 	variant []Step      // region to encode: what each variant of one decode goes through
 
+	// variant, split after the resize, where Variants keeps a resized
+	// image for smaller variants to start from.
+	resizeSteps, finishSteps []Step
+
 	// decoding marks originals being decoded for the cache, so that
 	// concurrent variants of one original wait for one decode instead of
 	// each running their own.
@@ -75,6 +79,7 @@ func New(cfg Config, d Deps) (*Processor, error) {
 		p.flatten,
 		p.encode,
 	}
+	p.resizeSteps, p.finishSteps = p.variant[:2], p.variant[2:]
 	p.steps = append(append([]Step(nil), p.decode...), p.variant...)
 	return p, nil
 }

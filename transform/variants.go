@@ -1,8 +1,10 @@
 package transform
 
 import (
+	"cmp"
 	"context"
 	"math"
+	"slices"
 
 	"github.com/pictorhq/pictor/transform/format"
 	"github.com/pictorhq/pictor/transform/vips"
@@ -50,10 +52,60 @@ func (p *Processor) Variants(ctx context.Context, key string, src []byte, reqs [
 		return nil, err
 	}
 	defer base.Close()
-	res := make([]Result, len(jobs))
-	for i, j := range jobs {
+	if len(jobs) == 1 {
+		j := jobs[0]
 		j.img = base.Ref()
-		err := j.run(p.variant)
+		defer func() { j.img.Close() }()
+		if err := j.run(p.variant); err != nil {
+			return nil, err
+		}
+		return []Result{j.result()}, nil
+	}
+
+	// Largest first, each resized from the smallest earlier resize that
+	// still covers it rather than from the decode: a srcset's 320w comes
+	// from its 640w, not from a 1920 px decode. Resampling cost falls with
+	// the source size, and a Lanczos3 step of 2× or less is as sharp as
+	// one long step.
+	order := make([]int, len(jobs))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(a, b int) int {
+		ga, gb := jobs[a].geo, jobs[b].geo
+		return cmp.Compare(gb.resizeW*gb.resizeH, ga.resizeW*ga.resizeH)
+	})
+	var resized []*vips.Image
+	defer func() {
+		for _, im := range resized {
+			im.Close()
+		}
+	}()
+	res := make([]Result, len(jobs))
+	for _, i := range order {
+		j := jobs[i]
+		from := base
+		if !j.geo.region {
+			for _, im := range resized {
+				if im.Width() >= j.geo.resizeW && im.Height() >= j.geo.resizeH &&
+					im.Width()*im.Height() < from.Width()*from.Height() {
+					from = im
+				}
+			}
+		}
+		j.img = from.Ref()
+		err := j.run(p.resizeSteps)
+		if err == nil && !j.geo.region && j.img.Width() < from.Width() {
+			var mem *vips.Image
+			if mem, err = j.img.CopyMemory(); err == nil {
+				j.img.Close()
+				j.img = mem
+				resized = append(resized, mem.Ref())
+			}
+		}
+		if err == nil {
+			err = j.run(p.finishSteps)
+		}
 		if err == nil {
 			res[i] = j.result()
 		}

@@ -160,3 +160,31 @@ func TestVariantsErrors(t *testing.T) {
 		t.Error("Variants with a cancelled context = nil error")
 	}
 }
+
+// Cascaded variants (each resized from the next larger one) stay within
+// resampling noise of the same variants made alone.
+func TestVariantsCascadeQuality(t *testing.T) {
+	p := newProcessor(t)
+	src := readFile(t, "../testdata/sample.jpg")
+	opts := []string{"w_150,f_png", "w_1000,f_png", "w_300,f_png", "w_600,f_png", "w_200,h_200,c_fill,f_png", "w_450,f_png,e_grayscale"}
+	reqs := requests(t, format.JPEG, opts...)
+	got, err := p.Variants(context.Background(), "", src, reqs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, r := range reqs {
+		want, err := p.Process(context.Background(), src, r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got[i].Width != want.Width || got[i].Height != want.Height {
+			t.Errorf("%s: %dx%d from Variants, %dx%d alone", opts[i], got[i].Width, got[i].Height, want.Width, want.Height)
+			continue
+		}
+		if db := psnr(toImage(t, got[i].Body), toImage(t, want.Body)); db < 35 {
+			t.Errorf("%s: PSNR %.1f dB between Variants and a lone Process, want >= 35", opts[i], db)
+		} else {
+			t.Logf("%s: PSNR %.1f dB", opts[i], db)
+		}
+	}
+}
