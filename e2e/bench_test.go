@@ -36,7 +36,8 @@ func procCPU(b *testing.B, pid int) time.Duration {
 
 // BenchmarkColdHTTP compares the server's CPU per cold request with the
 // in-process pipeline's CPU per image, same photo and options, same run.
-// The memory tier is off so every request runs the pipeline; requests go
+// Every cache (memory, disk, decoded originals) is off so every request
+// runs the whole pipeline; requests go
 // one at a time over a keep-alive fasthttp connection. Run it with
 // -benchtime 200x or more.
 func BenchmarkColdHTTP(b *testing.B) {
@@ -47,7 +48,7 @@ func BenchmarkColdHTTP(b *testing.B) {
 		{"photo-3700x2400.png", "w_400,f_webp"},
 	} {
 		b.Run(strings.TrimSuffix(c.file, filepath.Ext(c.file))+"/"+c.opts, func(b *testing.B) {
-			in := start(b, "PICTOR_MEMORY_CACHE_BYTES=0")
+			in := start(b, "PICTOR_MEMORY_CACHE_BYTES=0", "PICTOR_DISK_CACHE_BYTES=0", "PICTOR_DECODE_CACHE_BYTES=0")
 			key := in.uploadFile(filepath.Join(dir, c.file))
 			url := in.base + in.signed(c.opts, key)
 			client := &fasthttp.Client{MaxConnsPerHost: 1, ReadTimeout: time.Minute}
