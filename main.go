@@ -17,6 +17,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"runtime"
 	"runtime/debug"
 	"strings"
@@ -26,6 +27,7 @@ import (
 	"github.com/pictorhq/pictor/server"
 	"github.com/pictorhq/pictor/store"
 	"github.com/pictorhq/pictor/transform"
+	"github.com/pictorhq/pictor/transform/device"
 	"github.com/pictorhq/pictor/transform/options"
 	"github.com/pictorhq/pictor/transform/sign"
 	"github.com/pictorhq/pictor/transform/vips"
@@ -46,12 +48,13 @@ type config struct {
 	memory    cache.MemoryConfig
 	decoded   cache.DecodedConfig
 	tiered    cache.TieredConfig
+	disk      cache.DiskConfig
+	device    device.Config
 	vips      vips.Config
 
 	signingKeys   string
 	sigLength     int
 	presets       string
-	diskCache     int64
 	gpu           string
 	logFormat     string
 	logLevel      string
@@ -76,8 +79,14 @@ func settings(c *config) []setting {
 		{"drain-timeout", "PICTOR_DRAIN_TIMEOUT", "15s", "graceful drain on SIGTERM; keep it below Supervisor's stopwaitsecs", durationVar(&c.server.DrainTimeout)},
 		{"memory-cache-bytes", "PICTOR_MEMORY_CACHE_BYTES", "512MiB", "memory tier budget for finished variants; 0 disables it", bytesVar(&c.memory.MaxBytes)},
 		{"decode-cache-bytes", "PICTOR_DECODE_CACHE_BYTES", "64MiB", "decoded originals kept so later variants skip the decode; 0 disables it", bytesVar(&c.decoded.MaxBytes)},
-		{"disk-cache-bytes", "PICTOR_DISK_CACHE_BYTES", "10GiB", "disk tier budget (the disk tier is not built yet; the value is checked and kept)", bytesVar(&c.diskCache)},
-		{"gpu", "PICTOR_GPU", "auto", "GPU resize backend: off, auto or require", stringVar(&c.gpu)},
+		{"disk-cache-bytes", "PICTOR_DISK_CACHE_BYTES", "10GiB", "disk tier budget for finished variants, under <data-dir>/cache; 0 disables it", bytesVar(&c.disk.MaxBytes)},
+		{"disk-cache-scan-timeout", "PICTOR_DISK_CACHE_SCAN_TIMEOUT", "10s", "how long start-up waits for the disk tier's index scan before finishing it in the background", durationVar(&c.disk.ScanTimeout)},
+		{"gpu", "PICTOR_GPU", "auto", "GPU resize backend: off, auto (use a GPU when one is found) or require", stringVar(&c.gpu)},
+		{"gpu-queue", "PICTOR_GPU_QUEUE", "16", "resize jobs on the GPU at once, waiting or running; more go to the CPU", intVar(&c.device.Capacity)},
+		{"gpu-streams", "PICTOR_GPU_STREAMS", "2", "CUDA streams, one worker thread each", intVar(&c.device.Streams)},
+		{"gpu-min-pixels", "PICTOR_GPU_MIN_PIXELS", "1MP", "smallest source (width × height) worth sending to the GPU", pixelsVar(&c.device.MinPixels)},
+		{"gpu-library", "PICTOR_GPU_LIBRARY", "", "path of libcuda.so.1; empty searches the usual places", stringVar(&c.device.Library)},
+		{"gpu-device", "PICTOR_GPU_DEVICE", "0", "CUDA device ordinal", intVar(&c.device.Ordinal)},
 		{"workers", "PICTOR_WORKERS", fmt.Sprint(runtime.GOMAXPROCS(0)), "transforms run at once", intVar(&c.workers.Workers)},
 		{"queue", "PICTOR_QUEUE", fmt.Sprint(16 * runtime.GOMAXPROCS(0)), "transforms that may wait for a worker before 429", intVar(&c.workers.Queue)},
 		{"presets", "PICTOR_PRESETS", "", "presets name[+public][+eager]:options;… e.g. thumb+public:w_200,h_200,c_fill", stringVar(&c.presets)},
@@ -125,6 +134,8 @@ func load(name string, args []string, out io.Writer) (*config, *flag.FlagSet, er
 		memory:    cache.DefaultMemoryConfig(),
 		decoded:   cache.DefaultDecodedConfig(),
 		tiered:    cache.DefaultTieredConfig(),
+		disk:      cache.DefaultDiskConfig(),
+		device:    device.DefaultConfig(),
 		vips:      vips.DefaultConfig(),
 	}
 	fs := flag.NewFlagSet("pictor "+name, flag.ContinueOnError)
@@ -140,9 +151,11 @@ func load(name string, args []string, out io.Writer) (*config, *flag.FlagSet, er
 	c.transform.MaxDimension = c.options.MaxDimension
 	switch c.gpu {
 	case "off", "auto", "require":
+		c.device.Mode = device.Mode(c.gpu)
 	default:
 		return nil, nil, fmt.Errorf("PICTOR_GPU=%q: want off, auto or require", c.gpu)
 	}
+	c.disk.Dir = filepath.Join(c.store.Dir, "cache")
 	var err error
 	if c.options.Presets, err = options.ParsePresets(c.presets); err != nil {
 		return nil, nil, err
@@ -184,14 +197,6 @@ func serve(args []string) error {
 	if err != nil {
 		return err
 	}
-	if c.gpu == "require" {
-		// The device queue and its CUDA backend are a later piece of work;
-		// until then no GPU can be found, and require must say so.
-		return errors.New("PICTOR_GPU=require: this build has no GPU backend")
-	}
-	if c.diskCache < 0 {
-		return errors.New("PICTOR_DISK_CACHE_BYTES must be >= 0")
-	}
 	// libvips prints a GLib warning for every damaged file it meets; each
 	// such request already gets its own log line with a 422, so the
 	// warnings are kept only at debug level. libvips reads this at start-up.
@@ -206,12 +211,20 @@ func serve(args []string) error {
 		return err
 	}
 	defer st.Close()
+	queue, err := device.Open(c.device)
+	if err != nil {
+		return fmt.Errorf("PICTOR_GPU=%s: %w", c.gpu, err)
+	}
+	defer queue.Close()
+	if err := queue.Err(); err != nil {
+		log.Info("resizing on the CPU", "gpu", c.gpu, "reason", err)
+	}
 	decoded, err := cache.NewDecoded[*transform.Decoded](c.decoded)
 	if err != nil {
 		return err
 	}
 	defer decoded.Close()
-	proc, err := transform.New(c.transform, transform.Deps{Decoded: decoded})
+	proc, err := transform.New(c.transform, transform.Deps{Resizer: queue, Decoded: decoded})
 	if err != nil {
 		return err
 	}
@@ -228,7 +241,16 @@ func serve(args []string) error {
 		return err
 	}
 	defer mem.Close()
-	tiered, err := cache.NewTiered(c.tiered, mem, nil)
+	var disk *cache.Disk
+	var diskTier cache.DiskTier // nil interface when the tier is off
+	if c.disk.MaxBytes > 0 {
+		if disk, err = cache.NewDisk(c.disk, log); err != nil {
+			return err
+		}
+		defer disk.Close()
+		diskTier = disk
+	}
+	tiered, err := cache.NewTiered(c.tiered, mem, diskTier)
 	if err != nil {
 		return err
 	}
@@ -240,7 +262,8 @@ func serve(args []string) error {
 	reg := prometheus.NewRegistry()
 	srv, err := server.New(c.server, server.Deps{
 		Store: st, Processor: proc, Parser: parser, Signer: signer,
-		Cache: tiered, Memory: mem, Decoded: decoded, Workers: pool, Logger: log, Registry: reg,
+		Cache: tiered, Memory: mem, Disk: disk, Decoded: decoded, Device: queue,
+		Workers: pool, Logger: log, Registry: reg,
 	})
 	if err != nil {
 		return err
@@ -262,7 +285,7 @@ func serve(args []string) error {
 	}
 	log.Info("pictor listening", "listen", c.server.Listen, "admin", c.server.AdminListen,
 		"data", c.store.Dir, "signing", signer.Enabled(), "uploads", len(c.uploadTokens) > 0,
-		"accel_redirect", c.accelRedirect, "gpu", "none", "libvips", vips.Version(), "version", version)
+		"accel_redirect", c.accelRedirect, "gpu", queue.State(), "gpu_device", queue.DeviceName(), "libvips", vips.Version(), "version", version)
 
 	sigc := make(chan os.Signal, 1)
 	signal.Notify(sigc, syscall.SIGTERM, syscall.SIGINT)

@@ -23,8 +23,14 @@ type Entry struct {
 // NewEntry builds an Entry for body, computing ETag and Digest from one
 // SHA-256 pass. body is kept, not copied: the caller hands it over.
 func NewEntry(body []byte, contentType string, width, height int) *Entry {
-	sum := sha256.Sum256(body)
+	return newEntrySum(body, contentType, width, height, sha256.Sum256(body))
+}
 
+// newEntrySum builds the Entry that NewEntry would build for a body whose
+// SHA-256 is sum, without hashing: the disk tier knows the digest from a
+// file's name (Locate, where body is nil) or has just hashed the file to
+// check it (Get).
+func newEntrySum(body []byte, contentType string, width, height int, sum [sha256.Size]byte) *Entry {
 	// Each header is built in one allocation.
 	var etag [2 + 22]byte // quotes around unpadded base64url of 16 bytes
 	etag[0] = '"'

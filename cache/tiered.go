@@ -61,10 +61,12 @@ func (c TieredConfig) Validate() error {
 // Tiered is the variant cache the server uses: the memory tier in front of
 // the disk tier. A lookup tries memory, then disk, and promotes a disk hit
 // to memory. A Set goes into memory at once and to disk through a bounded
-// background writer. Purge removes an original's variants from both, and
-// any Set for that original still in flight (a render that started before
-// the delete) is refused until Restore, which an upload of the same bytes
-// calls.
+// background writer. Purge removes an original's variants from both.
+//
+// A render that read an original before it was deleted may finish after
+// the delete; its variant must not be stored. So a render notes Epoch()
+// before it reads the original and stores with SetSince, which drops the
+// variant when its original was purged after that epoch.
 type Tiered struct {
 	mem  *Memory
 	disk DiskTier // nil: memory only
@@ -73,9 +75,10 @@ type Tiered struct {
 	wg   sync.WaitGroup // the writer
 	busy sync.WaitGroup // queued jobs not yet done, for Wait
 
-	mu     sync.RWMutex // held shared across a Set, exclusively by Purge
-	purged map[string]struct{}
-	closed bool
+	mu       sync.RWMutex // held shared across a Set, exclusively by Purge
+	epoch    uint64       // Purge calls so far
+	purgedAt map[string]uint64
+	closed   bool
 
 	dropped  atomic.Uint64
 	promoted atomic.Uint64
@@ -84,6 +87,7 @@ type Tiered struct {
 type tieredJob struct {
 	orig, vkey string
 	e          *Entry // nil: promote vkey from disk to memory
+	since      uint64
 }
 
 // NewTiered builds the tiered cache over mem and disk (nil for none) and
@@ -95,7 +99,7 @@ func NewTiered(cfg TieredConfig, mem *Memory, disk DiskTier) (*Tiered, error) {
 	if mem == nil {
 		return nil, errors.New("cache: NewTiered needs a memory tier (it may be disabled)")
 	}
-	t := &Tiered{mem: mem, disk: disk, purged: make(map[string]struct{})}
+	t := &Tiered{mem: mem, disk: disk, purgedAt: make(map[string]uint64)}
 	if disk != nil {
 		t.jobs = make(chan tieredJob, cfg.WriteQueue)
 		t.wg.Add(1)
@@ -121,7 +125,7 @@ func (t *Tiered) Lookup(orig, vkey string, locate bool) (Hit, bool) {
 		if !ok {
 			return Hit{}, false
 		}
-		t.enqueue(tieredJob{orig: orig, vkey: vkey})
+		t.enqueue(tieredJob{orig: orig, vkey: vkey, since: noCheck})
 		return Hit{Entry: meta, Level: LevelDisk, Path: rel}, true
 	}
 	e, ok := t.disk.Get(vkey)
@@ -129,7 +133,7 @@ func (t *Tiered) Lookup(orig, vkey string, locate bool) (Hit, bool) {
 		return Hit{}, false
 	}
 	if orig != "" {
-		t.setMemory(orig, vkey, e)
+		t.setMemory(orig, vkey, e, noCheck)
 		t.promoted.Add(1)
 	}
 	return Hit{Entry: e, Level: LevelDisk}, true
@@ -142,24 +146,46 @@ func (t *Tiered) Get(vkey string) (*Entry, bool) {
 	return h.Entry, ok
 }
 
+// noCheck is the epoch that no purge is after: Set and promotions use it.
+const noCheck = ^uint64(0)
+
+// Epoch is a render's starting point for SetSince.
+func (t *Tiered) Epoch() uint64 {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	return t.epoch
+}
+
 // Set stores e in memory now and queues it for the disk tier. It reports
 // whether the memory tier took it (or, with memory off, the disk write was
-// queued); false also for an original purged and not restored.
+// queued).
 func (t *Tiered) Set(orig, vkey string, e *Entry) bool {
+	return t.SetSince(orig, vkey, e, noCheck)
+}
+
+// SetSince is Set for a variant rendered from orig as it was at epoch
+// (from Epoch): when orig has been purged since, e is dropped.
+func (t *Tiered) SetSince(orig, vkey string, e *Entry, epoch uint64) bool {
 	if e == nil {
 		return false
 	}
-	ok := t.setMemory(orig, vkey, e)
-	if t.disk != nil && t.enqueue(tieredJob{orig: orig, vkey: vkey, e: e}) && t.mem.c == nil {
+	ok := t.setMemory(orig, vkey, e, epoch)
+	if t.disk != nil && t.enqueue(tieredJob{orig: orig, vkey: vkey, e: e, since: epoch}) && t.mem.c == nil {
 		ok = true
 	}
 	return ok
 }
 
-func (t *Tiered) setMemory(orig, vkey string, e *Entry) bool {
+// stale reports whether orig was purged after epoch; t.mu is held.
+func (t *Tiered) stale(orig string, epoch uint64) bool {
+	at, ok := t.purgedAt[orig]
+	return ok && epoch != noCheck && at > epoch
+}
+
+func (t *Tiered) setMemory(orig, vkey string, e *Entry, epoch uint64) bool {
 	t.mu.RLock()
 	defer t.mu.RUnlock()
-	if _, gone := t.purged[orig]; gone || t.closed {
+	if t.closed || t.stale(orig, epoch) {
 		return false
 	}
 	return t.mem.Set(orig, vkey, e)
@@ -169,10 +195,7 @@ func (t *Tiered) setMemory(orig, vkey string, e *Entry) bool {
 func (t *Tiered) enqueue(j tieredJob) bool {
 	t.mu.RLock()
 	defer t.mu.RUnlock()
-	if t.closed || t.jobs == nil {
-		return false
-	}
-	if _, gone := t.purged[j.orig]; gone {
+	if t.closed || t.jobs == nil || t.stale(j.orig, j.since) {
 		return false
 	}
 	t.busy.Add(1)
@@ -200,7 +223,7 @@ func (t *Tiered) run(j tieredJob) {
 			return
 		}
 		if e, ok := t.disk.Get(j.vkey); ok {
-			t.setMemory(j.orig, j.vkey, e)
+			t.setMemory(j.orig, j.vkey, e, noCheck)
 			t.promoted.Add(1)
 		}
 		return
@@ -209,29 +232,23 @@ func (t *Tiered) run(j tieredJob) {
 	// in progress, and a write after Purge sees the mark.
 	t.mu.RLock()
 	defer t.mu.RUnlock()
-	if _, gone := t.purged[j.orig]; gone {
+	if t.stale(j.orig, j.since) {
 		return
 	}
 	t.disk.Set(j.orig, j.vkey, j.e)
 }
 
-// Purge removes every variant of orig from both tiers and refuses new ones
-// until Restore(orig).
+// Purge removes every variant of orig from both tiers; variants rendered
+// from orig before now are refused by SetSince from here on.
 func (t *Tiered) Purge(orig string) {
 	t.mu.Lock()
-	t.purged[orig] = struct{}{}
+	t.epoch++
+	t.purgedAt[orig] = t.epoch
 	t.mu.Unlock()
 	t.mem.Purge(orig)
 	if t.disk != nil {
 		t.disk.Purge(orig)
 	}
-}
-
-// Restore lets variants of orig be cached again, after a new upload.
-func (t *Tiered) Restore(orig string) {
-	t.mu.Lock()
-	delete(t.purged, orig)
-	t.mu.Unlock()
 }
 
 // Wait blocks until every Set and promotion so far is visible. For tests.

@@ -51,6 +51,15 @@ func (s *Server) readyz(ctx *fasthttp.RequestCtx) {
 	if s.Ready != nil {
 		check("pipeline", s.Ready())
 	}
+	if s.Device != nil {
+		// The state (off, absent, ready, dead) is shown either way; only a
+		// required GPU that is missing or dead makes the server unready.
+		if err := s.Device.Ready(); err != nil {
+			check("device", err)
+		} else {
+			r.Checks["device"] = string(s.Device.State())
+		}
+	}
 	body, _ := json.Marshal(r)
 	ctx.SetContentType("application/json")
 	if !r.Ready {

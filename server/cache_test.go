@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"math"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -208,5 +210,64 @@ func TestMemoryHitAllocs(t *testing.T) {
 	}
 	if n > bound {
 		t.Errorf("a memory hit allocates %.1f times, want at most %.0f", n, bound)
+	}
+}
+
+func TestDiskTier(t *testing.T) {
+	h := newHarness(t, harnessOpts{memBytes: -1})
+	key := h.uploadKey("../testdata/sample.jpg")
+	path := h.signed("w_222,f_webp", key)
+	first := h.get(path)
+	if first.status != 200 || first.header["X-Cache"] != "miss" {
+		t.Fatalf("first GET: %v X-Cache %q", first, first.header["X-Cache"])
+	}
+	h.srv.Cache.Wait()
+	r := h.get(path)
+	if r.status != 200 || r.header["X-Cache"] != "disk" || string(r.body) != string(first.body) ||
+		r.header["Etag"] != first.header["Etag"] || r.header["Content-Digest"] != first.header["Content-Digest"] {
+		t.Fatalf("second GET: %v X-Cache %q; want a disk hit with the first answer's bytes and headers", r, r.header["X-Cache"])
+	}
+	if runs := pipelineRuns(t, h.srv); runs != 1 {
+		t.Errorf("pipeline ran %d times for a miss and a disk hit, want 1", runs)
+	}
+	if r := h.get(path, "If-None-Match: "+first.header["Etag"]); r.status != 304 {
+		t.Errorf("If-None-Match on a disk hit: %v, want 304", r)
+	}
+
+	// DELETE takes the variant off the disk.
+	if r := h.do(h.client, "DELETE", "/o/"+key, nil, "Authorization: Bearer "+testToken); r.status != 204 {
+		t.Fatalf("DELETE: %v", r)
+	}
+	if st := h.srv.Disk.Stats(); st.Entries != 0 {
+		t.Errorf("%d disk entries left after DELETE of their original", st.Entries)
+	}
+	wantError(t, h.get(path), 404)
+}
+
+func TestDiskTierAccelRedirect(t *testing.T) {
+	h := newHarness(t, harnessOpts{memBytes: -1, cfg: func(c *Config) { c.AccelRedirect = true }})
+	key := h.uploadKey("../testdata/sample.jpg")
+	path := h.signed("w_111,f_png", key)
+	first := h.get(path)
+	if first.status != 200 || first.header["X-Cache"] != "miss" || len(first.body) == 0 {
+		t.Fatalf("first GET: %v X-Cache %q", first, first.header["X-Cache"])
+	}
+	h.srv.Cache.Wait()
+	r := h.get(path)
+	accel := r.header["X-Accel-Redirect"]
+	if r.status != 200 || r.header["X-Cache"] != "disk" || len(r.body) != 0 || !strings.HasPrefix(accel, "/_pictor/cache/") {
+		t.Fatalf("second GET: %v X-Cache %q X-Accel-Redirect %q; want a disk hit handed to Nginx", r, r.header["X-Cache"], accel)
+	}
+	for _, name := range []string{"Etag", "Content-Digest", "Content-Type", "Cache-Control", "X-Content-Type-Options"} {
+		if r.header[name] != first.header[name] {
+			t.Errorf("disk hit %s = %q, want %q as on the miss", name, r.header[name], first.header[name])
+		}
+	}
+	file := filepath.Join(h.dir, "cache", filepath.FromSlash(strings.TrimPrefix(accel, "/_pictor/cache/")))
+	if b, err := os.ReadFile(file); err != nil || string(b) != string(first.body) {
+		t.Errorf("the file Nginx would send (%s) does not hold the variant: %v", file, err)
+	}
+	if r := h.get(path, "If-None-Match: "+first.header["Etag"]); r.status != 304 || r.header["X-Accel-Redirect"] != "" {
+		t.Errorf("If-None-Match on a located disk hit: %v X-Accel-Redirect %q, want 304 without a redirect", r, r.header["X-Accel-Redirect"])
 	}
 }

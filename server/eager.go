@@ -96,13 +96,13 @@ func (s *Server) startEager(key string, list []options.Options) []string {
 	s.inflight.Add(1)
 	go func() {
 		defer s.inflight.Done()
-		es, err := s.render(time.Now().Add(s.cfg.Timeout), key, reqs)
+		es, epoch, err := s.render(time.Now().Add(s.cfg.Timeout), key, reqs)
 		if err != nil {
 			s.Logger.Warn("eager variants not made", "key", key, "variants", len(reqs), "err", err)
 			return
 		}
 		for i, e := range es {
-			s.Cache.Set(key, vkeys[i], e)
+			s.Cache.SetSince(key, vkeys[i], e, epoch)
 		}
 		s.Logger.Debug("eager variants made", "key", key, "variants", len(es))
 	}()

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/pictorhq/pictor/cache"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/valyala/fasthttp"
@@ -103,6 +104,38 @@ func newMetrics(reg *prometheus.Registry, s *Server) (*metrics, error) {
 				Name: "pictor_cache_dropped_writes_total", Help: "Disk writes and promotions dropped on a full queue.",
 			}, func() float64 { return float64(tc.Stats().Dropped) }),
 		)
+	}
+	if s.Disk != nil {
+		d := s.Disk
+		stat := func(f func(cache.DiskStats) float64) func() float64 {
+			return func() float64 { return f(d.Stats()) }
+		}
+		cs = append(cs,
+			prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "pictor_disk_cache_hits_total", Help: "Disk tier hits."},
+				stat(func(st cache.DiskStats) float64 { return float64(st.Hits) })),
+			prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "pictor_disk_cache_misses_total", Help: "Disk tier misses."},
+				stat(func(st cache.DiskStats) float64 { return float64(st.Misses) })),
+			prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "pictor_disk_cache_evictions_total", Help: "Disk tier evictions."},
+				stat(func(st cache.DiskStats) float64 { return float64(st.Evictions) })),
+			prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "pictor_disk_cache_corrupt_total", Help: "Disk tier files found corrupt and removed."},
+				stat(func(st cache.DiskStats) float64 { return float64(st.Corrupt) })),
+			prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "pictor_disk_cache_write_errors_total", Help: "Disk tier writes that failed."},
+				stat(func(st cache.DiskStats) float64 { return float64(st.WriteErrors) })),
+			prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "pictor_disk_cache_bytes", Help: "Disk tier bytes charged (4 KiB blocks)."},
+				stat(func(st cache.DiskStats) float64 { return float64(st.Bytes) })),
+			prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "pictor_disk_cache_entries", Help: "Disk tier entries."},
+				stat(func(st cache.DiskStats) float64 { return float64(st.Entries) })),
+			prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "pictor_disk_cache_hit_ratio", Help: "Disk tier hits / lookups since start."},
+				stat(func(st cache.DiskStats) float64 {
+					if st.Hits+st.Misses == 0 {
+						return 0
+					}
+					return float64(st.Hits) / float64(st.Hits+st.Misses)
+				})),
+		)
+	}
+	if s.Device != nil {
+		cs = append(cs, s.Device.Collectors()...)
 	}
 	if s.Decoded != nil {
 		dc := s.Decoded

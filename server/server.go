@@ -16,6 +16,7 @@ import (
 	"github.com/pictorhq/pictor/cache"
 	"github.com/pictorhq/pictor/store"
 	"github.com/pictorhq/pictor/transform"
+	"github.com/pictorhq/pictor/transform/device"
 	"github.com/pictorhq/pictor/transform/options"
 	"github.com/pictorhq/pictor/transform/sign"
 	"github.com/pictorhq/pictor/transform/workers"
@@ -33,9 +34,13 @@ type Deps struct {
 	// nothing. Memory, Disk and Decoded are its parts and the
 	// decoded-original cache, given for their metrics and for purging;
 	// each may be nil.
-	Cache    *cache.Tiered
-	Memory   *cache.Memory
-	Decoded  *cache.Decoded[*transform.Decoded]
+	Cache   *cache.Tiered
+	Memory  *cache.Memory
+	Disk    *cache.Disk
+	Decoded *cache.Decoded[*transform.Decoded]
+	// Device is the resize device queue, for /readyz and its metrics;
+	// nil: none.
+	Device   *device.Queue
 	Workers  *workers.Pool
 	Logger   *slog.Logger
 	Registry *prometheus.Registry // metrics are registered here

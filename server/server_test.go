@@ -10,6 +10,7 @@ import (
 	"mime/multipart"
 	"net"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -49,6 +50,7 @@ type harnessOpts struct {
 	transform func(*transform.Config)
 	workers   *workers.Config
 	presets   map[string]options.Preset
+	memBytes  int64 // memory tier budget; 0: 64 MiB, -1: off
 }
 
 func newHarness(t *testing.T, ho harnessOpts) *harness {
@@ -87,12 +89,26 @@ func newHarness(t *testing.T, ho harnessOpts) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	mem, err := cache.NewMemory(cache.MemoryConfig{MaxBytes: 64 << 20})
+	memBytes := int64(64 << 20)
+	switch {
+	case ho.memBytes < 0:
+		memBytes = 0
+	case ho.memBytes > 0:
+		memBytes = ho.memBytes
+	}
+	mem, err := cache.NewMemory(cache.MemoryConfig{MaxBytes: memBytes})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(mem.Close)
-	tiered, err := cache.NewTiered(cache.DefaultTieredConfig(), mem, nil)
+	dcfg := cache.DefaultDiskConfig()
+	dcfg.Dir, dcfg.MaxBytes = filepath.Join(dir, "cache"), 64<<20
+	disk, err := cache.NewDisk(dcfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(disk.Close)
+	tiered, err := cache.NewTiered(cache.DefaultTieredConfig(), mem, disk)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -110,7 +126,7 @@ func newHarness(t *testing.T, ho harnessOpts) *harness {
 	if ho.cfg != nil {
 		ho.cfg(&cfg)
 	}
-	srv, err := New(cfg, Deps{Store: st, Processor: proc, Parser: parser, Signer: signer, Cache: tiered, Memory: mem, Decoded: decoded, Workers: pool})
+	srv, err := New(cfg, Deps{Store: st, Processor: proc, Parser: parser, Signer: signer, Cache: tiered, Memory: mem, Disk: disk, Decoded: decoded, Workers: pool})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -112,7 +112,7 @@ func (s *Server) handleSrcset(ctx *fasthttp.RequestCtx, rest []byte) {
 		for m, n := range missing {
 			reqs[m] = items[n].req
 		}
-		es, err := s.render(time.Now().Add(s.cfg.Timeout), key, reqs)
+		es, epoch, err := s.render(time.Now().Add(s.cfg.Timeout), key, reqs)
 		if err != nil {
 			s.fail(ctx, err)
 			return
@@ -120,7 +120,7 @@ func (s *Server) handleSrcset(ctx *fasthttp.RequestCtx, rest []byte) {
 		for m, n := range missing {
 			items[n].e = es[m]
 			if s.Cache != nil {
-				s.Cache.Set(key, items[n].vkey, es[m])
+				s.Cache.SetSince(key, items[n].vkey, es[m], epoch)
 			}
 		}
 	}

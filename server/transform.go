@@ -108,12 +108,12 @@ func (s *Server) variant(key, vkey string, req transform.Request) (*cache.Entry,
 	wctx, cancel := context.WithDeadline(context.Background(), deadline)
 	defer cancel()
 	e, err, _ := s.inflightVariants.Do(wctx, vkey, func() (*cache.Entry, error) {
-		es, err := s.render(deadline, key, []transform.Request{req})
+		es, epoch, err := s.render(deadline, key, []transform.Request{req})
 		if err != nil {
 			return nil, err
 		}
 		if s.Cache != nil {
-			s.Cache.Set(key, vkey, es[0])
+			s.Cache.SetSince(key, vkey, es[0], epoch)
 		}
 		return es[0], nil
 	})
@@ -129,32 +129,39 @@ func (s *Server) variant(key, vkey string, req transform.Request) (*cache.Entry,
 // passing for the waiting clients does not stop it: libvips cannot be
 // interrupted mid-operation, the run keeps its worker to the end so the
 // queue bound stays honest, and its result still fills the cache.
-func (s *Server) render(deadline time.Time, key string, reqs []transform.Request) ([]*cache.Entry, error) {
+//
+// epoch is the cache's epoch from before the original was read: results
+// are stored with SetSince(…, epoch), so that a render racing a delete of
+// its original stores nothing.
+func (s *Server) render(deadline time.Time, key string, reqs []transform.Request) (_ []*cache.Entry, epoch uint64, _ error) {
 	dctx, cancel := context.WithDeadline(context.Background(), deadline)
 	defer cancel()
 	release, err := s.Workers.Acquire(dctx)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	defer release()
 	s.inflight.Add(1)
 	defer s.inflight.Done()
+	if s.Cache != nil {
+		epoch = s.Cache.Epoch()
+	}
 	src, err := s.Store.Map(key)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	defer src.Close()
 	start := time.Now()
 	res, err := s.Processor.Variants(dctx, key, src.Bytes(), reqs)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	s.metrics.transform.Observe(time.Since(start).Seconds())
 	es := make([]*cache.Entry, len(res))
 	for i, r := range res {
 		es[i] = cache.NewEntry(r.Body, r.Format.ContentType(), r.Width, r.Height)
 	}
-	return es, nil
+	return es, epoch, nil
 }
 
 // setVariantHeaders sets the SPEC's headers for a finished variant.

@@ -53,9 +53,6 @@ func (s *Server) handleUpload(ctx *fasthttp.RequestCtx) {
 	}
 	s.metrics.uploads.Inc()
 	s.metrics.upBytes.Add(float64(obj.Size))
-	if s.Cache != nil {
-		s.Cache.Restore(obj.Key)
-	}
 	body, _ := json.Marshal(uploadResponse{
 		Key: obj.Key, URL: "/o/" + obj.Key, Format: hdr.Format.String(),
 		Width: hdr.Width, Height: hdr.Height, Bytes: obj.Size, Created: obj.Created,
