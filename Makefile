@@ -6,7 +6,7 @@ VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 FUZZTIME ?= 10m
 
-.PHONY: all deps build run test vet lint fmt-check bench corpus fuzz clean
+.PHONY: all deps build run test vet lint fmt-check ptx bench corpus fuzz clean
 
 all: build
 
@@ -25,6 +25,11 @@ fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
+# The GPU kernels' PTX is committed and embedded; it must be exactly what
+# Debian's clang-14 makes of resize.cu (scripts/ptx.sh -w rewrites it).
+ptx:
+	@bash scripts/ptx.sh
+
 vet: deps
 	$(GO) vet ./...
 
@@ -35,7 +40,7 @@ lint: deps
 
 # Every test: unit tables, goldens, handler tests, fuzz seeds and the
 # end-to-end tests that start the built binary.
-test: deps fmt-check vet lint build
+test: deps fmt-check ptx vet lint build
 	$(GO) test -race -shuffle=on -count=1 -timeout 30m ./...
 
 corpus:

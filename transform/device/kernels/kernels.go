@@ -1,0 +1,27 @@
+// Package kernels holds Pictor's CUDA resize kernels: resize.cu, the
+// source, and resize.ptx, what Debian's clang-14 makes of it
+// (scripts/ptx.sh regenerates it and fails when the committed file
+// differs). The CUDA backend loads PTX, embedded here, with
+// cuModuleLoadData; the driver compiles it for the GPU at hand, so nothing
+// at build time needs CUDA.
+package kernels
+
+import _ "embed"
+
+// PTX is resize.ptx, NUL-terminated as cuModuleLoadData requires.
+//
+//go:embed resize.ptx
+var ptx string
+
+// PTX returns the kernels' PTX with the terminating NUL.
+func PTX() []byte { return append([]byte(ptx), 0) }
+
+// Entries are the kernels in resize.cu, in the order of a plan's stages.
+var Entries = []string{
+	"pictor_premultiply",
+	"pictor_shrinkv_u8", "pictor_shrinkv_f32",
+	"pictor_reducev_u8", "pictor_reducev_f32",
+	"pictor_shrinkh_u8", "pictor_shrinkh_f32",
+	"pictor_reduceh_u8", "pictor_reduceh_f32",
+	"pictor_unpremultiply",
+}
