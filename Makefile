@@ -16,8 +16,10 @@ deps:
 build: deps
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) .
 
-# Starts Pictor with embedded defaults: data, a generated signing key and an
-# upload token under ./data; prints working curl lines.
+# The whole service in the foreground, as the current user, under ./data:
+# supervisord runs Nginx on 127.0.0.1:8080 and the sidecar on a Unix
+# socket (configs rendered by deploy/render.sh); prints working curl lines.
+# Ctrl-C stops Nginx, then drains the sidecar.
 run: build
 	@bash scripts/run.sh
 

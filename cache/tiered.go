@@ -125,7 +125,9 @@ func (t *Tiered) Lookup(orig, vkey string, locate bool) (Hit, bool) {
 		if !ok {
 			return Hit{}, false
 		}
-		t.enqueue(tieredJob{orig: orig, vkey: vkey, since: noCheck})
+		if t.mem.c != nil {
+			t.enqueue(tieredJob{orig: orig, vkey: vkey, since: noCheck})
+		}
 		return Hit{Entry: meta, Level: LevelDisk, Path: rel}, true
 	}
 	e, ok := t.disk.Get(vkey)

@@ -6,22 +6,26 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 )
 
-// `make run`'s script starts Pictor and prints curl lines; each of them
-// works when pasted into a shell.
+// `make run`'s script starts the whole service (supervisord, Nginx, the
+// sidecar) and prints curl lines; each of them works when pasted into a
+// shell, and goes through Nginx. Ctrl-C (SIGINT to the foreground process
+// group) stops every process it started.
 func TestRunScriptCurlLines(t *testing.T) {
+	needStack(t)
 	data := t.TempDir()
 	listen, admin := freeAddr(t), freeAddr(t)
 	cmd := exec.Command("bash", "scripts/run.sh")
 	cmd.Dir = ".."
 	cmd.Env = append(os.Environ(),
 		"PICTOR_BIN="+bin, "PICTOR_DATA_DIR="+data,
-		"PICTOR_LISTEN="+listen, "PICTOR_ADMIN_LISTEN="+admin)
+		"PICTOR_HTTP_LISTEN="+listen, "PICTOR_ADMIN_LISTEN="+admin)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	out, err := cmd.StdoutPipe()
 	if err != nil {
@@ -32,20 +36,44 @@ func TestRunScriptCurlLines(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer func() {
+		// The processes under supervisord, to check they are gone after.
+		var pids []int
+		for _, f := range []string{"supervisord.pid", "nginx.pid"} {
+			if b, err := os.ReadFile(filepath.Join(data, "run", f)); err == nil {
+				if pid, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil {
+					pids = append(pids, pid)
+				}
+			}
+		}
 		syscall.Kill(-cmd.Process.Pid, syscall.SIGINT)
 		done := make(chan error, 1)
 		go func() { done <- cmd.Wait() }()
 		select {
-		case <-done:
-		case <-time.After(20 * time.Second):
+		case err := <-done:
+			if err != nil {
+				t.Errorf("run.sh after SIGINT: %v", err)
+			}
+		case <-time.After(40 * time.Second):
 			syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 			t.Error("run.sh did not stop on SIGINT")
+		}
+		if len(pids) != 2 {
+			t.Errorf("pid files of supervisord and nginx: found %d", len(pids))
+		}
+		for _, pid := range pids {
+			if syscall.Kill(pid, 0) == nil {
+				t.Errorf("process %d still runs after Ctrl-C", pid)
+				syscall.Kill(pid, syscall.SIGKILL)
+			}
+		}
+		if _, err := os.Stat(filepath.Join(data, "run", "pictor.sock")); err == nil {
+			t.Error("the sidecar's socket is still there: it did not drain and close")
 		}
 	}()
 
 	var lines []string
 	sc := bufio.NewScanner(out)
-	deadline := time.AfterFunc(30*time.Second, func() { syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) })
+	deadline := time.AfterFunc(60*time.Second, func() { syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) })
 	for sc.Scan() {
 		line := strings.TrimSpace(sc.Text())
 		if strings.HasPrefix(line, "curl ") || strings.HasPrefix(line, "PICTOR_SIGNING_KEYS=") {
@@ -62,6 +90,11 @@ func TestRunScriptCurlLines(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(data, "secrets.env")); err != nil {
 		t.Errorf("no generated secrets: %v", err)
 	}
+	for _, line := range lines {
+		if strings.HasPrefix(line, "curl ") && !strings.Contains(line, "http://"+listen+"/") {
+			t.Errorf("curl line does not go through Nginx on %s: %s", listen, line)
+		}
+	}
 	work := t.TempDir()
 	for _, line := range lines {
 		// Make curl fail on HTTP errors; the bin path is relative to the repo.
@@ -74,8 +107,12 @@ func TestRunScriptCurlLines(t *testing.T) {
 			c = exec.Command("bash", "-c", sh)
 			c.Dir = work
 		}
-		if out, err := c.CombinedOutput(); err != nil {
+		out, err := c.CombinedOutput()
+		if err != nil {
 			t.Errorf("%s: %v\n%s", line, err, out)
+		}
+		if strings.Contains(line, "original.jpg") && !strings.Contains(string(out), "X-Served-By: nginx-originals") {
+			t.Errorf("%s: the original was not sent by Nginx's internal location:\n%s", line, out)
 		}
 	}
 	for _, f := range []string{"out.webp", "original.jpg"} {

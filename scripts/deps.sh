@@ -1,15 +1,30 @@
 #!/usr/bin/env bash
-# Installs what building and testing Pictor needs on Debian bookworm, only
-# when it is missing: libvips (with libheif for AVIF), pkg-config, and the
-# ICC profiles the colour tests read (libgs-common).
+# Installs what building, running and testing Pictor needs on Debian
+# bookworm, only when it is missing: libvips (with libheif for AVIF),
+# pkg-config, g++ and clang-14 for the GPU kernels, the ICC profiles the
+# colour tests read (libgs-common), and the
+# real stack that `make run` and the end-to-end tests start: nginx and
+# supervisor (and logrotate, for the install script's test). Extra package
+# names may be given as arguments.
 set -euo pipefail
 need=()
 pkg-config --exists 'vips >= 8.14' 2>/dev/null || need+=(libvips-dev)
 command -v pkg-config >/dev/null || need+=(pkg-config)
 command -v gcc >/dev/null || need+=(gcc)
+# The GPU kernels: built as C++ on the host for their tests (cgo), and to
+# PTX by clang-14 for the check that the committed PTX is current.
+command -v g++ >/dev/null || need+=(g++)
+command -v clang-14 >/dev/null || need+=(clang-14)
 command -v curl >/dev/null || need+=(curl)
 # ICC profiles (Adobe RGB, sRGB) the colour-conversion tests read.
 [ -f /usr/share/color/icc/ghostscript/a98.icc ] || need+=(libgs-common)
+# The stack: Debian's nginx package is the core build (proxy, gzip,
+# limit_req, limit_conn, upstream hash and keepalive are all built in).
+[ -x /usr/sbin/nginx ] || command -v nginx >/dev/null || need+=(nginx)
+command -v supervisord >/dev/null || need+=(supervisor)
+# deploy/install.sh installs logrotate on a VM; its test runs the script
+# here, in a throwaway overlay, and should not need the network for it.
+command -v logrotate >/dev/null || need+=(logrotate)
 for p in "$@"; do
   dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")
 done
@@ -22,5 +37,15 @@ if [ "$(id -u)" != 0 ]; then
 fi
 echo "deps: installing ${need[*]}"
 export DEBIAN_FRONTEND=noninteractive
+# Installing nginx or supervisor would start Debian's own services (nginx on
+# port 80, a system supervisord). Pictor runs its own instances under
+# supervisord, so service starts are refused for the length of the install
+# with the standard policy-rc.d hook, unless the machine already has one.
+policy=/usr/sbin/policy-rc.d
+if [ ! -e "$policy" ]; then
+  printf '#!/bin/sh\n# temporary, from pictor scripts/deps.sh\nexit 101\n' >"$policy"
+  chmod 755 "$policy"
+  trap 'rm -f "$policy"' EXIT
+fi
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null

@@ -19,6 +19,9 @@ const (
 	headerContentDigest   = "Content-Digest"
 	headerCache           = "X-Cache"
 	headerAccelRedirect   = "X-Accel-Redirect"
+	// headerDiskMiss is set by Nginx's @pictor_disk_miss location when a
+	// file it was sent to had gone (nginx/pictor-files.conf.tmpl).
+	headerDiskMiss = "X-Pictor-Disk-Miss"
 )
 
 // tierNames are the X-Cache values and log tiers by cache.Level, boxed
@@ -55,7 +58,10 @@ func (s *Server) handleTransform(ctx *fasthttp.RequestCtx, rest []byte) {
 	}
 
 	if s.Cache != nil {
-		if hit, ok := s.Cache.Lookup(key, vkey, s.cfg.AccelRedirect); ok {
+		// Behind Nginx a disk hit is handed to Nginx, unless Nginx is
+		// asking again because the file was gone when it opened it.
+		locate := s.cfg.AccelRedirect && len(ctx.Request.Header.Peek(headerDiskMiss)) == 0
+		if hit, ok := s.Cache.Lookup(key, vkey, locate); ok {
 			s.writeHit(ctx, hit)
 			return
 		}
