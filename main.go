@@ -15,6 +15,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/url"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -333,7 +334,7 @@ func signCmd(args []string, out io.Writer) error {
 		return err
 	}
 	if fs.NArg() != 1 {
-		return errors.New("usage: pictor sign [flags] /t/<options>/<key>  (add exp_<unix> or kid_<id> to the options as needed)")
+		return errors.New("usage: pictor sign [flags] /t/<options>/<key> | /srcset/[<options>/]<key>[?w=320,640,…]  (add exp_<unix> or kid_<id> to the options as needed)")
 	}
 	signer, err := c.signer()
 	if err != nil {
@@ -347,10 +348,13 @@ func signCmd(args []string, out io.Writer) error {
 		return err
 	}
 	path := fs.Arg(0)
+	if rest, ok := strings.CutPrefix(path, "/srcset/"); ok {
+		return signSrcset(rest, c, signer, parser, out)
+	}
 	rest, ok := strings.CutPrefix(path, "/t/")
 	i := strings.LastIndexByte(rest, '/')
 	if !ok || i < 0 {
-		return fmt.Errorf("%q is not /t/<options>/<key>", path)
+		return fmt.Errorf("%q is not /t/<options>/<key> or /srcset/[<options>/]<key>[?w=…]", path)
 	}
 	o, err := parser.Parse(rest[:i])
 	if err != nil {
@@ -365,6 +369,41 @@ func signCmd(args []string, out io.Writer) error {
 		return err
 	}
 	fmt.Fprintln(out, signed)
+	return nil
+}
+
+// signSrcset signs /srcset/[<options>/]<key>[?w=…] (rest is what follows
+// /srcset/): the width list is part of what is signed.
+func signSrcset(rest string, c *config, signer *sign.Signer, parser *options.Parser, out io.Writer) error {
+	rest, query, _ := strings.Cut(rest, "?")
+	var raw, key string
+	if i := strings.LastIndexByte(rest, '/'); i >= 0 {
+		raw, key = rest[:i], rest[i+1:]
+	} else {
+		key = rest
+	}
+	var o options.Options
+	if raw != "" {
+		var err error
+		if o, err = parser.Parse(raw); err != nil {
+			return err
+		}
+	}
+	if !store.ValidKey(key) {
+		return fmt.Errorf("%q is not a valid key", key)
+	}
+	q, err := url.ParseQuery(query)
+	if err != nil {
+		return err
+	}
+	_, widths, err := server.SrcsetWidths(q.Get("w"), c.options.MaxDimension)
+	if err != nil {
+		return err
+	}
+	if o.Signature, err = signer.SignSrcset(o, key, widths); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "/srcset/%s/%s?w=%s\n", o.String(), key, widths)
 	return nil
 }
 

@@ -6,6 +6,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/pictorhq/pictor/transform/options"
+	"github.com/pictorhq/pictor/transform/sign"
 )
 
 func TestParseBytes(t *testing.T) {
@@ -111,5 +114,40 @@ func TestSignCommand(t *testing.T) {
 		if err := signCmd([]string{bad}, &bytes.Buffer{}); err == nil {
 			t.Errorf("sign %q succeeded, want an error", bad)
 		}
+	}
+}
+
+func TestSignSrcsetCommand(t *testing.T) {
+	t.Setenv("PICTOR_SIGNING_KEYS", "k1:0123456789abcdef0123")
+	key := strings.Repeat("ab", 32) + ".jpg"
+	signer, err := sign.New(sign.Config{Keys: []sign.Key{{ID: "k1", Secret: []byte("0123456789abcdef0123")}}, Length: sign.DefaultLength})
+	if err != nil {
+		t.Fatal(err)
+	}
+	parser, _ := options.NewParser(options.DefaultConfig())
+	for _, tt := range []struct{ in, widths string }{
+		{"/srcset/f_webp/" + key + "?w=640,320,640", "320,640"},
+		{"/srcset/" + key, "320,640,960,1280,1920"},
+	} {
+		var out bytes.Buffer
+		if err := signCmd([]string{tt.in}, &out); err != nil {
+			t.Fatalf("sign %q: %v", tt.in, err)
+		}
+		got := strings.TrimSpace(out.String())
+		path, widths, _ := strings.Cut(strings.TrimPrefix(got, "/srcset/"), "?w=")
+		i := strings.LastIndexByte(path, '/')
+		if i < 0 || path[i+1:] != key || widths != tt.widths {
+			t.Fatalf("sign %q printed %q, want the key and ?w=%s", tt.in, got, tt.widths)
+		}
+		o, err := parser.Parse(path[:i])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := signer.VerifySrcset(o, key, widths, time.Now()); err != nil {
+			t.Errorf("sign %q printed %q, which does not verify: %v", tt.in, got, err)
+		}
+	}
+	if err := signCmd([]string{"/srcset/" + key + "?w=0"}, &bytes.Buffer{}); err == nil {
+		t.Error("sign with ?w=0 succeeded, want an error")
 	}
 }

@@ -58,7 +58,7 @@ func (s *Server) handleSrcset(ctx *fasthttp.RequestCtx, rest []byte) {
 		s.fail(ctx, err)
 		return
 	}
-	widths, canon, err := parseWidths(ctx.QueryArgs().Peek("w"), s.Processor.MaxDimension())
+	widths, canon, err := SrcsetWidths(string(ctx.QueryArgs().Peek("w")), s.Processor.MaxDimension())
 	if err != nil {
 		s.fail(ctx, err)
 		return
@@ -170,10 +170,10 @@ func srcsetOptions(o options.Options) error {
 	return nil
 }
 
-// parseWidths parses ?w=320,640,… into sorted, distinct widths and their
-// canonical spelling, which is what the signature covers. An absent list
-// means defaultSrcsetWidths.
-func parseWidths(raw []byte, maxDim int) ([]int, string, error) {
+// SrcsetWidths parses a srcset's ?w=320,640,… into sorted, distinct widths
+// and their canonical spelling, which is what the signature covers. An
+// empty list means the default widths (320, 640, 960, 1280, 1920).
+func SrcsetWidths(raw string, maxDim int) ([]int, string, error) {
 	bad := func(v, reason string) error {
 		return &options.Error{Option: "w", Value: v, Reason: reason}
 	}
@@ -181,7 +181,7 @@ func parseWidths(raw []byte, maxDim int) ([]int, string, error) {
 	if len(raw) == 0 {
 		ws = slices.Clone(defaultSrcsetWidths)
 	} else {
-		for _, f := range strings.Split(string(raw), ",") {
+		for _, f := range strings.Split(raw, ",") {
 			w, err := strconv.Atoi(f)
 			if err != nil || w < 1 || w > maxDim || f != strconv.Itoa(w) {
 				return nil, "", bad(f, "want widths from 1 to "+strconv.Itoa(maxDim)+", comma-separated")
@@ -192,7 +192,7 @@ func parseWidths(raw []byte, maxDim int) ([]int, string, error) {
 	slices.Sort(ws)
 	ws = slices.Compact(ws)
 	if len(ws) > maxSrcsetWidths {
-		return nil, "", bad(string(raw), "at most "+strconv.Itoa(maxSrcsetWidths)+" widths")
+		return nil, "", bad(raw, "at most "+strconv.Itoa(maxSrcsetWidths)+" widths")
 	}
 	canon := make([]string, len(ws))
 	for i, w := range ws {
