@@ -1,7 +1,6 @@
 package server
 
 import (
-	"bytes"
 	"encoding/json"
 	"slices"
 	"strconv"
@@ -9,7 +8,6 @@ import (
 	"time"
 
 	"github.com/pictorhq/pictor/cache"
-	"github.com/pictorhq/pictor/store"
 	"github.com/pictorhq/pictor/transform"
 	"github.com/pictorhq/pictor/transform/options"
 	"github.com/valyala/fasthttp"
@@ -43,13 +41,7 @@ type srcsetResponse struct {
 // srcset attribute. The width list is part of what is signed, so a signed
 // srcset URL cannot mint signed variant URLs for other widths.
 func (s *Server) handleSrcset(ctx *fasthttp.RequestCtx, rest []byte) {
-	i := bytes.LastIndexByte(rest, '/')
-	if i < 0 {
-		s.fail(ctx, errNotFound)
-		return
-	}
-	raw, key := string(rest[:i]), string(rest[i+1:])
-	o, err := s.Parser.Parse(raw)
+	_, o, key, err := s.variantPath(rest)
 	if err != nil {
 		s.fail(ctx, err)
 		return
@@ -61,10 +53,6 @@ func (s *Server) handleSrcset(ctx *fasthttp.RequestCtx, rest []byte) {
 	widths, canon, err := SrcsetWidths(string(ctx.QueryArgs().Peek("w")), s.Processor.MaxDimension())
 	if err != nil {
 		s.fail(ctx, err)
-		return
-	}
-	if !store.ValidKey(key) {
-		s.fail(ctx, errNotFound)
 		return
 	}
 	if s.Signer.Enabled() {

@@ -30,19 +30,9 @@ var tierNames = [...]any{0: "miss", cache.LevelMemory: "memory", cache.LevelDisk
 
 // handleTransform serves GET/HEAD /t/<options>/<key>.
 func (s *Server) handleTransform(ctx *fasthttp.RequestCtx, rest []byte) {
-	i := bytes.LastIndexByte(rest, '/')
-	if i < 0 {
-		s.fail(ctx, errNotFound)
-		return
-	}
-	raw, key := string(rest[:i]), string(rest[i+1:])
-	o, err := s.Parser.Parse(raw)
+	raw, o, key, err := s.variantPath(rest)
 	if err != nil {
 		s.fail(ctx, err)
-		return
-	}
-	if !store.ValidKey(key) {
-		s.fail(ctx, errNotFound)
 		return
 	}
 	if s.Signer.Enabled() && !s.Parser.PublicPreset(raw) {
@@ -75,6 +65,25 @@ func (s *Server) handleTransform(ctx *fasthttp.RequestCtx, rest []byte) {
 		return
 	}
 	s.writeVariant(ctx, e, "miss")
+}
+
+// variantPath splits "<options>/<key>", parses the options and checks the
+// key's form (404 before any file system access when it is malformed).
+func (s *Server) variantPath(rest []byte) (raw string, o options.Options, key string, err error) {
+	i := bytes.LastIndexByte(rest, '/')
+	if i < 0 {
+		return "", o, "", errNotFound
+	}
+	// Copies: the options and key outlive the request buffer when a
+	// collapsed render goes on after its first caller has been answered.
+	raw, key = string(rest[:i]), string(rest[i+1:])
+	if o, err = s.Parser.Parse(raw); err != nil {
+		return "", o, "", err
+	}
+	if !store.ValidKey(key) {
+		return "", o, "", errNotFound
+	}
+	return raw, o, key, nil
 }
 
 // negotiate decides a request's output format and quality from the
