@@ -48,12 +48,17 @@ test: deps fmt-check ptx vet lint build
 corpus:
 	@bash scripts/fetch-corpus.sh ./data/bench-corpus
 
-# Pipeline and HTTP benchmarks on real photos (see README, Performance).
-# The cold HTTP benchmark runs 200 requests against the built binary and
-# the in-process pipeline in the same run, and reports their CPU ratio.
+# Pipeline, cache and HTTP benchmarks on real photos (see README,
+# Performance). The cold HTTP benchmark runs 200 requests against the built
+# binary and the in-process pipeline in the same run, and reports their CPU
+# ratio; the srcset benchmark compares 5 widths from one decode with the
+# same 5 made cold; the hot benchmark reports memory hits per second and
+# their ratio to the cold rate.
 bench: deps corpus
 	@export PICTOR_BENCH_CORPUS=$(CURDIR)/data/bench-corpus; \
-	$(GO) test -run '^$$' -bench 'BenchmarkPipeline' -benchtime 20x -count 1 ./transform/ && \
+	$(GO) test -run '^$$' -bench 'BenchmarkPipeline|BenchmarkSrcset' -benchtime 20x -count 1 ./transform/ && \
+	$(GO) test -run '^$$' -bench 'BenchmarkMemoryZipf' -benchtime 2x -count 1 ./cache/ && \
+	$(GO) test -run '^$$' -bench 'BenchmarkMemoryGet|BenchmarkDisk' -benchtime 1s -count 1 ./cache/ && \
 	$(GO) test -run '^$$' -bench 'BenchmarkColdHTTP' -benchtime 200x -count 1 -timeout 30m ./e2e/ && \
 	$(GO) test -run '^$$' -bench 'BenchmarkHotHTTP' -benchtime 20000x -count 1 ./e2e/
 
