@@ -85,7 +85,7 @@ func TestDiskCrashChild(t *testing.T) {
 // the disk exactly, and it is within its budget.
 func TestDiskCrash(t *testing.T) {
 	if testing.Short() {
-		t.Skip("starts child processes; runs without -short")
+		t.Skip("skipped under -short, which asks for no child processes: this test starts and SIGKILLs writers; make test (no -short) runs it")
 	}
 	dir := t.TempDir()
 	killedMidWrite := 0

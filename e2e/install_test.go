@@ -69,7 +69,7 @@ func TestInstallScript(t *testing.T) {
 	}
 	for _, tool := range []string{"unshare", "chroot", "logrotate"} {
 		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("%s not installed (scripts/deps.sh installs logrotate; unshare and chroot are in util-linux and coreutils)", tool)
+			t.Skipf("%s not installed: scripts/deps.sh installs logrotate (unshare and chroot come with util-linux and coreutils); make test as root runs deps.sh and then this test", tool)
 		}
 	}
 	repo, _ := filepath.Abs("..")
@@ -82,7 +82,7 @@ func TestInstallScript(t *testing.T) {
 	if err != nil && !strings.Contains(text, "=== first") {
 		// The namespaces or the overlay were refused (a container without
 		// CAP_SYS_ADMIN): nothing of install.sh ran.
-		t.Skipf("cannot make a throwaway overlay here (%v): %s", err, tail(text, 500))
+		t.Skipf("cannot make a throwaway overlay here (mount namespaces and overlayfs as root are missing: %v): this runs in make test as root on a Debian VM or CI machine: %s", err, tail(text, 500))
 	}
 	if err != nil || !strings.Contains(text, "=== done") {
 		t.Fatalf("install in the overlay: %v\n%s", err, text)

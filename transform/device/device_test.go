@@ -45,10 +45,10 @@ func skipWithoutCUDA(t testing.TB, streams int) *CUDA {
 	t.Helper()
 	cfg := DefaultConfig()
 	cfg.Streams = streams
-	cfg.Library = os.Getenv("PICTOR_CUDA_LIBRARY")
+	cfg.Library = os.Getenv("PICTOR_GPU_LIBRARY")
 	c, err := OpenCUDA(cfg)
 	if err != nil {
-		t.Skipf("libcuda.so.1 is missing (%v); this test runs on a machine with an NVIDIA driver (PICTOR_CUDA_LIBRARY names a library elsewhere)", err)
+		t.Skipf("libcuda.so.1 is missing (%v): no NVIDIA driver here; this runs on a machine with one, e.g. the lent GPU machine (README, The device queue and the GPU); PICTOR_GPU_LIBRARY names a library elsewhere", err)
 	}
 	return c
 }

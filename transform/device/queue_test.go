@@ -555,7 +555,7 @@ func benchPNG(t testing.TB) []byte {
 	}
 	b, err := os.ReadFile(dir + "/photo-3700x2400.png")
 	if err != nil {
-		t.Skipf("bench corpus missing (%v): run `make corpus` or set PICTOR_BENCH_CORPUS", err)
+		t.Skipf("bench corpus missing (%v): it runs under make bench, which fetches it (make corpus), or with PICTOR_BENCH_CORPUS set", err)
 	}
 	return b
 }
