@@ -1,0 +1,116 @@
+package report
+
+import "time"
+
+// The results model: what the harness measures and what every output
+// (terminal table, JSON file, HTML report) is made from. JSON field names
+// are part of the results file's format; times are seconds, latencies
+// milliseconds, sizes bytes, so the file reads without a schema.
+
+// Run is one invocation of the harness: every scenario against every
+// target, plus the ratios computed across them.
+type Run struct {
+	Started time.Time `json:"started"`
+	// Command is the command line that produced the run, for the README.
+	Command string   `json:"command"`
+	Machine Machine  `json:"machine"`
+	Results []Result `json:"results"`
+	// Ratios compare results with each other or with an in-process
+	// baseline (cold CPU per request ÷ pipeline CPU per image, srcset
+	// variant CPU ÷ cold variant CPU, ...).
+	Ratios []Ratio `json:"ratios,omitempty"`
+}
+
+// Machine is what the run ran on.
+type Machine struct {
+	CPU       string `json:"cpu"`   // model name from /proc/cpuinfo
+	Cores     int    `json:"cores"` // runtime.NumCPU
+	MemBytes  int64  `json:"mem_bytes"`
+	Kernel    string `json:"kernel"`
+	OS        string `json:"os"` // PRETTY_NAME from /etc/os-release
+	GoVersion string `json:"go_version"`
+}
+
+// Result is one scenario run against one target.
+type Result struct {
+	Scenario string `json:"scenario"` // cold, srcset, hot, mixed, upload
+	// Target names what was measured: "pictor-nginx", "pictor-direct",
+	// or a peer's label such as "imgproxy".
+	Target string `json:"target"`
+	// URL is the base URL or the URL template the requests were made from.
+	URL         string  `json:"url"`
+	Mode        string  `json:"mode"` // "closed" (N connections) or "open" (fixed arrival rate)
+	Connections int     `json:"connections"`
+	Rate        float64 `json:"rate,omitempty"` // open loop: intended arrivals per second
+	Seconds     float64 `json:"seconds"`        // wall time of the measured part
+	Requests    int64   `json:"requests"`       // requests completed (any status)
+	// Errors counts failed requests by kind: an HTTP status ("429",
+	// "503"), or "timeout", "conn" for transport failures.
+	Errors      map[string]int64 `json:"errors,omitempty"`
+	Bytes       int64            `json:"bytes"` // response body bytes received
+	Throughput  float64          `json:"throughput"`
+	BytesPerSec float64          `json:"bytes_per_sec"`
+	// Latency of successful and failed requests alike. In open-loop mode it
+	// is measured from each request's intended send time.
+	Latency Percentiles `json:"latency_ms"`
+	// CDF is the latency distribution, fractions increasing to 1.
+	CDF []CDFPoint `json:"cdf,omitempty"`
+	// Timeline has one sample per interval (normally one second).
+	Timeline  []Sample  `json:"timeline,omitempty"`
+	Processes []Process `json:"processes,omitempty"`
+}
+
+// Percentiles of latency in milliseconds.
+type Percentiles struct {
+	Mean float64 `json:"mean"`
+	P50  float64 `json:"p50"`
+	P90  float64 `json:"p90"`
+	P99  float64 `json:"p99"`
+	Max  float64 `json:"max"`
+}
+
+// CDFPoint says that Fraction of requests took at most LatencyMs.
+type CDFPoint struct {
+	LatencyMs float64 `json:"latency_ms"`
+	Fraction  float64 `json:"fraction"`
+}
+
+// Sample is one interval of a run.
+type Sample struct {
+	T        float64 `json:"t"` // seconds since the measured part began, interval end
+	Requests int64   `json:"requests"`
+	Errors   int64   `json:"errors"`
+	P50      float64 `json:"p50_ms"`
+	P90      float64 `json:"p90_ms"`
+	P99      float64 `json:"p99_ms"`
+}
+
+// Process is a server process group (Nginx master and workers, the
+// sidecar) whose cost the harness read from /proc while the result ran.
+type Process struct {
+	Name string `json:"name"`
+	PIDs []int  `json:"pids"`
+	// CPUSeconds is user+system CPU used during the result, summed over PIDs.
+	CPUSeconds float64 `json:"cpu_seconds"`
+	// CPUPerRequest is CPUSeconds ÷ requests, in milliseconds.
+	CPUPerRequest float64     `json:"cpu_ms_per_request"`
+	PeakRSSBytes  int64       `json:"peak_rss_bytes"` // max of the summed RSS samples
+	RSS           []RSSSample `json:"rss,omitempty"`
+}
+
+// RSSSample is the summed resident set of a Process at time T.
+type RSSSample struct {
+	T     float64 `json:"t"`
+	Bytes int64   `json:"bytes"`
+}
+
+// Ratio is a derived figure, usually checked against a target.
+type Ratio struct {
+	Name   string  `json:"name"`
+	Value  float64 `json:"value"`
+	Target float64 `json:"target,omitempty"` // 0 when there is none
+	// Better is "lower" or "higher": which side of Target meets it.
+	Better string `json:"better,omitempty"`
+	Met    bool   `json:"met"`
+	Detail string `json:"detail,omitempty"` // how it was computed, in words
+}
