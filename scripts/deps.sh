@@ -4,8 +4,9 @@
 # pkg-config, g++ and clang-14 for the GPU kernels, the ICC profiles the
 # colour tests read (libgs-common), and the
 # real stack that `make run` and the end-to-end tests start: nginx and
-# supervisor (and logrotate, for the install script's test). Extra package
-# names may be given as arguments.
+# supervisor (and logrotate, for the install script's test), and Chromium
+# for the bench report's test. Extra package names may be given as
+# arguments.
 set -euo pipefail
 need=()
 pkg-config --exists 'vips >= 8.14' 2>/dev/null || need+=(libvips-dev)
@@ -25,6 +26,9 @@ command -v supervisord >/dev/null || need+=(supervisor)
 # deploy/install.sh installs logrotate on a VM; its test runs the script
 # here, in a throwaway overlay, and should not need the network for it.
 command -v logrotate >/dev/null || need+=(logrotate)
+# The bench report's end-to-end test renders the HTML report in headless
+# Chromium and checks the charts it painted.
+command -v chromium >/dev/null || need+=(chromium)
 for p in "$@"; do
   dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")
 done
