@@ -653,7 +653,9 @@ pictor_grayscale(VipsImage *in, VipsImage **out)
 // The "strip" option alone is not enough in 8.14.1: webpsave still writes
 // the EXIF chunk (orientation included) when it is set. So each saver
 // works on a private copy from which every metadata field is removed;
-// vips_copy shares the pixels, only the header is new.
+// vips_copy shares the pixels, only the header is new. Even then webpsave
+// writes an EXIF chunk it builds afresh from the header (resolution,
+// pixel dimensions); Save removes it from the bytes (webp.go).
 
 static int
 pictor_strip(VipsImage *in, VipsImage **out)

@@ -82,7 +82,11 @@ func (im *Image) Save(o SaveOptions) ([]byte, error) {
 		return nil, lastError(op)
 	}
 	defer C.g_free(C.gpointer(buf))
-	return C.GoBytes(buf, C.int(n)), nil
+	out := C.GoBytes(buf, C.int(n))
+	if o.Format == format.WebP {
+		return stripWebP(out)
+	}
+	return out, nil
 }
 
 func quality(q, def int) int {
