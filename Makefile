@@ -6,7 +6,7 @@ VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 FUZZTIME ?= 10m
 
-.PHONY: all deps build run test vet lint fmt-check ptx bench corpus fuzz clean
+.PHONY: all deps build run test vet lint fmt-check ptx bench bench-components soak corpus fuzz clean
 
 all: build
 
@@ -48,19 +48,32 @@ test: deps fmt-check ptx vet lint build
 corpus:
 	@bash scripts/fetch-corpus.sh ./data/bench-corpus
 
-# Pipeline, cache and HTTP benchmarks on real photos (see README,
-# Performance). The cold HTTP benchmark runs 200 requests against the built
-# binary and the in-process pipeline in the same run, and reports their CPU
-# ratio; the srcset benchmark compares 5 widths from one decode with the
-# same 5 made cold; the hot benchmark reports memory hits per second and
-# their ratio to the cold rate.
-bench: deps corpus
+# The whole stack under load (scripts/bench.sh): the real stack under
+# supervisord, the bench harness through Nginx and direct to the sidecar,
+# Nginx's image_filter as a peer, and the in-process pipeline on the same
+# transforms for the overhead ratio. Writes data/bench/results.json,
+# data/bench/report.html and the README's table.
+bench: deps
+	@bash scripts/bench.sh
+
+# Pipeline, cache and HTTP component benchmarks on real photos (see README,
+# Performance, Components). The cold HTTP benchmark runs 200 requests
+# against the built binary and the in-process pipeline in the same run, and
+# reports their CPU ratio; the srcset benchmark compares 5 widths from one
+# decode with the same 5 made cold; the hot benchmark reports memory hits
+# per second and their ratio to the cold rate.
+bench-components: deps corpus
 	@export PICTOR_BENCH_CORPUS=$(CURDIR)/data/bench-corpus; \
 	$(GO) test -run '^$$' -bench 'BenchmarkPipeline|BenchmarkSrcset' -benchtime 20x -count 1 ./transform/ && \
 	$(GO) test -run '^$$' -bench 'BenchmarkMemoryZipf' -benchtime 2x -count 1 ./cache/ && \
 	$(GO) test -run '^$$' -bench 'BenchmarkMemoryGet|BenchmarkDisk' -benchtime 1s -count 1 ./cache/ && \
 	$(GO) test -run '^$$' -bench 'BenchmarkColdHTTP' -benchtime 200x -count 1 -timeout 30m ./e2e/ && \
 	$(GO) test -run '^$$' -bench 'BenchmarkHotHTTP' -benchtime 20000x -count 1 ./e2e/
+
+# 30 minutes of the whole stack at 70% of its capacity; the sidecar's RSS
+# drift must stay under 10%. Not run in CI.
+soak: deps
+	@bash scripts/soak.sh
 
 fuzz: deps
 	@for t in FuzzParse:./transform/options FuzzVerify:./transform/sign FuzzSniff:./transform/format FuzzValidKey:./store; do \

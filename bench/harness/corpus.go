@@ -1,0 +1,139 @@
+package harness
+
+import (
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"fmt"
+	"hash/crc32"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/pictorhq/pictor/transform/format"
+	"github.com/pictorhq/pictor/transform/vips"
+)
+
+// File is one original of the corpus.
+type File struct {
+	Name   string // base name: what a peer's {file} is
+	Path   string
+	Format format.Format
+	// Width and Height are the size once EXIF orientation is applied,
+	// which is what w_ is measured against.
+	Width, Height int
+	Data          []byte
+	// Key is what Pictor names the original: the hex SHA-256 of its bytes
+	// and its format's extension.
+	Key string
+}
+
+// corpusExts are the extensions of the formats Pictor accepts; anything
+// else in the corpus directory (SVG, JPEG XL, notes) is left alone.
+var corpusExts = map[string]bool{".jpg": true, ".jpeg": true, ".png": true, ".webp": true, ".gif": true, ".avif": true}
+
+// LoadCorpus reads the named files of dir, or every image in it when names
+// is empty, and probes their size and format. libvips must have been
+// started.
+func LoadCorpus(dir string, names []string) ([]*File, error) {
+	if len(names) == 0 {
+		ents, err := os.ReadDir(dir)
+		if err != nil {
+			return nil, fmt.Errorf("harness: corpus: %w", err)
+		}
+		for _, e := range ents {
+			if e.Type().IsRegular() && corpusExts[strings.ToLower(filepath.Ext(e.Name()))] {
+				names = append(names, e.Name())
+			}
+		}
+	}
+	if len(names) == 0 {
+		return nil, fmt.Errorf("%w in %s (scripts/fetch-corpus.sh fills it)", ErrNoCorpus, dir)
+	}
+	slices.Sort(names)
+	var files []*File
+	for _, n := range names {
+		f, err := loadFile(filepath.Join(dir, n))
+		if err != nil {
+			return nil, err
+		}
+		files = append(files, f)
+	}
+	return files, nil
+}
+
+func loadFile(path string) (*File, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("harness: corpus: %w", err)
+	}
+	h, err := vips.Probe(data)
+	if err != nil {
+		return nil, fmt.Errorf("harness: corpus: %s: %w", path, err)
+	}
+	if _, err := format.Sniff(data); err != nil {
+		return nil, fmt.Errorf("harness: corpus: %s: %w", path, err)
+	}
+	w, ht := h.Width, h.Height
+	if h.Orientation >= 5 { // 5–8 swap the axes
+		w, ht = ht, w
+	}
+	sum := sha256.Sum256(data)
+	return &File{
+		Name: filepath.Base(path), Path: path, Format: h.Format,
+		Width: w, Height: ht, Data: data,
+		Key: hex.EncodeToString(sum[:]) + "." + h.Format.Ext(),
+	}, nil
+}
+
+// filterFormats keeps the files whose format is in fs (all when fs is
+// empty).
+func filterFormats(files []*File, fs []format.Format) []*File {
+	if len(fs) == 0 {
+		return files
+	}
+	var out []*File
+	for _, f := range files {
+		if slices.Contains(fs, f.Format) {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// canMakeUnique reports whether uniqueBytes can vary f: JPEG and PNG
+// (that ends in IEND, as every valid one does), whose containers have a
+// place for bytes that change no pixel.
+func canMakeUnique(f *File) bool {
+	switch f.Format {
+	case format.JPEG:
+		return true
+	case format.PNG:
+		return len(f.Data) > 12 && string(f.Data[len(f.Data)-8:len(f.Data)-4]) == "IEND"
+	}
+	return false
+}
+
+// uniqueBytes appends to dst a copy of f's bytes that differs from every
+// other n, and decodes to the same pixels: the store is content-addressed,
+// so an upload of the same bytes twice stores nothing the second time.
+// JPEG: 8 bytes after the end-of-image marker, which decoders never read.
+// PNG: a tEXt chunk before IEND, which decoders skip.
+func uniqueBytes(dst []byte, f *File, n uint64) []byte {
+	var tag [8]byte
+	binary.BigEndian.PutUint64(tag[:], n)
+	switch f.Format {
+	case format.PNG:
+		// IEND is the last 12 bytes: length (0), "IEND", CRC.
+		body, iend := f.Data[:len(f.Data)-12], f.Data[len(f.Data)-12:]
+		dst = append(dst, body...)
+		chunk := append([]byte("tEXtbench\x00"), tag[:]...)
+		dst = binary.BigEndian.AppendUint32(dst, uint32(len(chunk)-4))
+		dst = append(dst, chunk...)
+		dst = binary.BigEndian.AppendUint32(dst, crc32.ChecksumIEEE(chunk))
+		return append(dst, iend...)
+	default:
+		return append(append(dst, f.Data...), tag[:]...)
+	}
+}

@@ -1,0 +1,27 @@
+// Package harness is Pictor's load generator and the driver of `make
+// bench`: it runs scenarios against Pictor (through Nginx, or direct to the
+// sidecar on its Unix socket) and against peers reached through URL
+// templates, reads the servers' cost from /proc, and fills the results
+// model of package report.
+//
+// A run flows like this. Main parses the command line into targets,
+// scenario specs and process groups, loads the corpus (LoadCorpus) and
+// uploads it to every Pictor target through POST /upload. For each spec
+// and target it builds a Generator (cold, srcset, hot, mixed, upload; see
+// scenario.go), warms what the scenario needs, and hands it to Run, the
+// load generator: fasthttp's HostClient, a closed loop of N connections or
+// an open loop at a fixed rate whose latency runs from each request's due
+// time, bounded by a duration and a request count, after an unmeasured
+// warm-up. Latencies go into a log-linear Histogram (1/128 precision), per
+// run and per one-second interval; a Sampling reads utime+stime and VmRSS
+// of the target's process groups, their descendants included, every 250 ms.
+// After the runs, Baseline makes the cold runs' transforms again in this
+// process through transform.Processor, and ratios compares results with it
+// and with each other. The report package writes the table, the JSON file
+// and the HTML report; RewriteReadme puts the Markdown table in the README.
+//
+// Cold and srcset requests are variants this invocation has not asked for
+// before (variants.go), so no cache tier answers them; the decoded-original
+// cache must be off on the server for "cold" to mean a whole pipeline run
+// (scripts/bench.sh turns it off).
+package harness

@@ -1,0 +1,256 @@
+#!/usr/bin/env bash
+# `make bench`: load tests of the whole stack, with reports people can read.
+#
+# Builds bin/pictor and the harness (go run ./bench), fetches the photo
+# corpus, and starts in a fresh temporary data directory, on free loopback
+# ports:
+#   - the real stack as `make run` starts it: configs from deploy/render.sh,
+#     supervisord running Nginx and the sidecar (on a Unix socket);
+#   - a peer: a second, separate Nginx with Debian's image_filter module
+#     (libgd), resizing the same originals from the corpus directory.
+# Then it runs the standard scenarios against Nginx (pictor-nginx), straight
+# to the sidecar's socket (pictor-direct) and against the peer (imagefilter),
+# runs the in-process pipeline on the cold runs' transforms, and writes
+#   data/bench/results.json   every figure
+#   data/bench/report.html    charts; opens offline
+#   README.md                 the table between <!-- bench:begin --> and
+#                             <!-- bench:end -->
+# and prints the table. Every process it starts is stopped on exit.
+#
+# Settings (environment):
+#   BENCH_SECONDS   measured seconds of each hot, mixed and upload run (10)
+#   BENCH_ROUNDS    rounds of each cold and srcset run (2; see below)
+#   BENCH_OPEN_RATE arrivals per second of the open-loop hot run (2000)
+#   BENCH_SCENARIOS harness --scenario values separated by ';', instead of
+#                   the standard ones (go run ./bench -h)
+#   BENCH_OUT       where results.json and report.html go (data/bench)
+#   BENCH_README    the README to rewrite (README.md); empty: none
+#   BENCH_DECODE_CACHE  the sidecar's PICTOR_DECODE_CACHE_BYTES (0). Off, so
+#                   that a cold request runs the whole pipeline, decode
+#                   included, as the in-process baseline does; on, a cold
+#                   variant of an original decoded a moment ago skips its
+#                   decode, and "cold" would measure a cache.
+#   BENCH_PEER      0 skips the image_filter peer (1)
+#   BENCH_BASELINE  0 skips the in-process baseline (1); scripts/soak.sh does
+set -euo pipefail
+cd "$(dirname "$0")/.."
+repo=$(pwd)
+secs=${BENCH_SECONDS:-10}
+rounds=${BENCH_ROUNDS:-2}
+open_rate=${BENCH_OPEN_RATE:-2000}
+out=${BENCH_OUT:-data/bench}
+readme=${BENCH_README-README.md}
+decode_cache=${BENCH_DECODE_CACHE:-0}
+peer=${BENCH_PEER:-1}
+baseline=${BENCH_BASELINE:-1}
+corpus=$repo/data/bench-corpus
+
+die() { echo "bench: $*" >&2; exit 1; }
+step() { echo "bench: $*" >&2; }
+
+if ! [[ $secs =~ ^[1-9][0-9]*$ ]]; then die "BENCH_SECONDS=$secs: want a whole number of seconds"; fi
+if ! [[ $rounds =~ ^[1-9][0-9]*$ ]]; then die "BENCH_ROUNDS=$rounds: want a whole number, at least 1"; fi
+if ! [[ $open_rate =~ ^[1-9][0-9]*$ ]]; then die "BENCH_OPEN_RATE=$open_rate: want a whole number"; fi
+if [ -n "$readme" ]; then
+  [ -f "$readme" ] || die "$readme not found (BENCH_README)"
+  if ! grep -q '^<!-- bench:begin -->$' "$readme" || ! grep -q '^<!-- bench:end -->$' "$readme"; then
+    die "$readme has no '<!-- bench:begin -->' and '<!-- bench:end -->' lines; add them where the table goes (or set BENCH_README= to skip it)"
+  fi
+fi
+nginx=$(command -v nginx || echo /usr/sbin/nginx)
+for cmd in go curl python3 supervisord supervisorctl "$nginx"; do
+  command -v "$cmd" >/dev/null || die "$cmd not found; scripts/deps.sh installs what make bench needs"
+done
+module=/usr/lib/nginx/modules/ngx_http_image_filter_module.so
+if [ "$peer" = 1 ] && [ ! -f "$module" ]; then
+  if [ "$(id -u)" = 0 ]; then
+    step "installing libnginx-mod-http-image-filter (the image_filter peer)"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libnginx-mod-http-image-filter >/dev/null ||
+      { apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libnginx-mod-http-image-filter >/dev/null; } ||
+      die "could not install libnginx-mod-http-image-filter; BENCH_PEER=0 runs without the peer"
+  else
+    die "$module missing: sudo apt-get install libnginx-mod-http-image-filter, or BENCH_PEER=0"
+  fi
+fi
+
+step "building bin/pictor and the harness"
+version=$(git describe --always --dirty 2>/dev/null || echo dev)
+go build -ldflags "-X main.version=$version" -o bin/pictor .
+bash scripts/fetch-corpus.sh "$corpus" >/dev/null
+
+tmp=$(mktemp -d /tmp/pictor-bench.XXXXXX)
+sup_pid='' peer_pid='' bench_pid=''
+cleanup() {
+  trap '' INT TERM
+  if [ -n "$bench_pid" ] && kill -0 "$bench_pid" 2>/dev/null; then
+    kill -TERM "$bench_pid" 2>/dev/null || true # the harness stops between requests
+    for _ in $(seq 1 100); do kill -0 "$bench_pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$bench_pid" 2>/dev/null || true
+  fi
+  if [ -n "$peer_pid" ] && kill -0 "$peer_pid" 2>/dev/null; then
+    kill -QUIT "$peer_pid" 2>/dev/null || true # Nginx's graceful stop
+    for _ in $(seq 1 100); do kill -0 "$peer_pid" 2>/dev/null || break; sleep 0.1; done
+    ! kill -0 "$peer_pid" 2>/dev/null || kill -KILL -- "-$peer_pid" 2>/dev/null || true
+  fi
+  if [ -n "$sup_pid" ] && kill -0 "$sup_pid" 2>/dev/null; then
+    # supervisord stops Nginx (graceful), then drains the sidecar.
+    kill -TERM "$sup_pid" 2>/dev/null || true
+    for _ in $(seq 1 400); do kill -0 "$sup_pid" 2>/dev/null || break; sleep 0.1; done
+    ! kill -0 "$sup_pid" 2>/dev/null || kill -KILL -- "-$sup_pid" 2>/dev/null || true
+  fi
+  wait 2>/dev/null || true
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+go build -o "$tmp/bench" ./bench
+
+# Free loopback ports: bound by the kernel, then released for the servers.
+read -r http_port admin_port peer_port < <(python3 -c '
+import socket
+ss = [socket.socket() for _ in range(3)]
+for s in ss: s.bind(("127.0.0.1", 0))
+print(*[s.getsockname()[1] for s in ss])')
+
+# The stack, as scripts/run.sh and the end-to-end tests start it, with
+# uploads allowed at load-test rates (one client address sends them all).
+key="k1:$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+token=$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')
+data=$tmp/data
+conf=$(bash deploy/render.sh --mode local --data "$data" --bin "$repo/bin/pictor" --nginx "$nginx" \
+  --listen "127.0.0.1:$http_port" --admin "127.0.0.1:$admin_port" \
+  --upload-rate 100000r/s --upload-burst 100000)
+socket=$data/run/pictor.sock
+step "starting Nginx (127.0.0.1:$http_port) and the sidecar (unix:$socket) under supervisord in $tmp"
+PICTOR_SIGNING_KEYS=$key PICTOR_UPLOAD_TOKENS=$token PICTOR_DECODE_CACHE_BYTES=$decode_cache \
+  setsid supervisord -n -c "$conf/supervisord.conf" >"$tmp/supervisord.out" 2>&1 &
+sup_pid=$!
+ready=0
+for _ in $(seq 1 300); do
+  if curl -fsS "http://127.0.0.1:$admin_port/healthz" >/dev/null 2>&1 &&
+    [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$http_port/o/$(printf '0%.0s' $(seq 64)).jpg")" = 404 ]; then
+    ready=1
+    break
+  fi
+  kill -0 "$sup_pid" 2>/dev/null || break
+  sleep 0.1
+done
+if [ $ready = 0 ]; then
+  tail -n 20 "$data/log/supervisord.log" "$data/log/nginx.log" "$data/log/pictor.log" >&2 2>/dev/null || true
+  die "the stack did not come up"
+fi
+ctl=(supervisorctl -c "$conf/supervisord.conf")
+pictor_pid=$("${ctl[@]}" pid pictor)
+nginx_pid=$("${ctl[@]}" pid nginx)
+[[ $pictor_pid =~ ^[0-9]+$ && $nginx_pid =~ ^[0-9]+$ ]] || die "supervisorctl gave no pids: '$pictor_pid' '$nginx_pid'"
+
+# shellcheck disable=SC2054 # the commas are inside one argument
+args=(
+  --target "pictor-nginx=http://127.0.0.1:$http_port"
+  --target "pictor-direct=unix:$socket"
+  --pid "pictor=$pictor_pid" --pid "nginx=$nginx_pid"
+  --procs pictor-nginx=pictor,nginx --procs pictor-direct=pictor
+)
+if [ "$peer" = 1 ]; then
+  # The peer: Nginx's image_filter (libgd) resizing the corpus files to a
+  # width, keeping the aspect ratio, at the same JPEG and WebP quality as
+  # Pictor's default (80). It keeps no cache: every request is a resize.
+  mkdir -p "$tmp/peer/tmp"
+  user_line='# user: the current one'
+  [ "$(id -u)" != 0 ] || user_line="user $(id -un) $(id -gn);"
+  cat >"$tmp/peer/nginx.conf" <<CONF
+load_module $module;
+$user_line
+daemon off;
+master_process on;
+worker_processes auto;
+pid $tmp/peer/nginx.pid;
+error_log $tmp/peer/error.log warn;
+events { worker_connections 1024; }
+http {
+    access_log off;
+    client_body_temp_path $tmp/peer/tmp/body;
+    proxy_temp_path $tmp/peer/tmp/proxy;
+    fastcgi_temp_path $tmp/peer/tmp/fastcgi;
+    uwsgi_temp_path $tmp/peer/tmp/uwsgi;
+    scgi_temp_path $tmp/peer/tmp/scgi;
+    server {
+        listen 127.0.0.1:$peer_port;
+        location ~ ^/resize/(\d+)/([^/]+)\$ {
+            alias $corpus/\$2;
+            image_filter resize \$1 -;
+            # The largest original is 8.9 MB; the default buffer is 1 MB.
+            image_filter_buffer 64M;
+            image_filter_jpeg_quality 80;
+            image_filter_webp_quality 80;
+        }
+    }
+}
+CONF
+  "$nginx" -t -q -c "$tmp/peer/nginx.conf" -e stderr || die "the image_filter peer's config does not load"
+  setsid "$nginx" -c "$tmp/peer/nginx.conf" -e "$tmp/peer/error.log" &
+  peer_pid=$!
+  probe="http://127.0.0.1:$peer_port/resize/100/testdata-sample-1200x800.jpg"
+  for _ in $(seq 1 100); do
+    [ "$(curl -s -o /dev/null -w '%{http_code}' "$probe")" = 200 ] && break
+    kill -0 "$peer_pid" 2>/dev/null || die "the image_filter peer exited: $(tail -n 5 "$tmp/peer/error.log")"
+    sleep 0.1
+  done
+  [ "$(curl -s -o /dev/null -w '%{http_code}' "$probe")" = 200 ] || die "the image_filter peer does not answer $probe"
+  step "image_filter peer on 127.0.0.1:$peer_port (pid $peer_pid)"
+  args+=(--template "imagefilter=http://127.0.0.1:$peer_port/resize/{w}/{file}"
+    --pid "imagefilter=$peer_pid" --procs imagefilter=imagefilter)
+fi
+
+# The standard scenarios, cold-jpeg first so that its RSS is a fresh
+# sidecar's. Cold and srcset runs end after whole rounds: a round asks for
+# every original's five ladder widths (cold) or one srcset of each original
+# (srcset), so every run has the same mix of originals and widths and their
+# CPU per variant compares (duration is only a safety bound). Cold runs 2
+# connections (the sidecar's 2 workers on 2 cores); cold-jpeg is the RSS
+# check at 4. Hot runs 32 connections to Pictor and 4 to the peer, which has
+# no cache and resizes on its 2 workers (more would only queue); hot-open is
+# hot at a fixed arrival rate, its latency from each request's due time.
+nfiles=$(find "$corpus" -maxdepth 1 -type f -regextype egrep -iregex '.*\.(jpe?g|png|webp|gif|avif)' | wc -l)
+njpeg=$(find "$corpus" -maxdepth 1 -type f -regextype egrep -iregex '.*\.jpe?g' | wc -l)
+r=$rounds
+if [ -n "${BENCH_SCENARIOS:-}" ]; then
+  IFS=';' read -r -a specs <<<"$BENCH_SCENARIOS"
+else
+  specs=(
+    "cold:name=cold-jpeg,formats=jpeg,conns=4,max=$((njpeg * 5 * r * 3)),duration=120s,warmup=3s,targets=pictor-nginx+pictor-direct,max-rss=pictor:200MB"
+    "cold:conns=2,max=$((nfiles * 5 * r)),duration=180s,targets=pictor-nginx+pictor-direct"
+    "srcset:conns=2,max=$((nfiles * r * 2)),duration=120s,targets=pictor-nginx+pictor-direct"
+    "hot:conns=32,duration=${secs}s,warmup=2s,targets=pictor-nginx,min-rps=15000"
+    "hot:conns=32,duration=${secs}s,warmup=2s,targets=pictor-direct"
+    "hot:name=hot-open,rate=$open_rate,conns=64,duration=${secs}s,targets=pictor-nginx"
+    "mixed:conns=4,duration=${secs}s,targets=pictor-nginx"
+    "upload:conns=4,duration=${secs}s,max=2000,targets=pictor-nginx"
+  )
+  if [ "$peer" = 1 ]; then
+    specs+=(
+      "cold:name=cold-jpeg,formats=jpeg,conns=4,max=$((njpeg * 5 * r)),duration=120s,targets=imagefilter"
+      "cold:conns=2,max=$((nfiles * 5)),duration=120s,targets=imagefilter"
+      "hot:conns=4,duration=${secs}s,warm=off,targets=imagefilter"
+    )
+  fi
+fi
+for s in "${specs[@]}"; do args+=(--scenario "$s"); done
+[ "$baseline" = 0 ] || args+=(--baseline --baseline-time 30s)
+args+=(
+  --key "$key" --token "$token" --corpus "$corpus"
+  --json "$out/results.json" --html "$out/report.html"
+  --command "make bench"
+  --note "Set-up: \`scripts/bench.sh\` starts the stack as \`make run\` does (supervisord, Nginx, the sidecar on a Unix socket; configs from \`deploy/render.sh\`) in a fresh data directory, with every setting at its default except \`PICTOR_DECODE_CACHE_BYTES=$decode_cache\` (so that a cold request decodes its original, as the in-process baseline does) and uploads through Nginx allowed at load-test rates. pictor-direct is the same sidecar reached on its socket; imagefilter is a separate Nginx with Debian's \`image_filter\` module (libgd), JPEG and WebP quality 80, no cache. The load generator runs on the same machine."
+  --note "Scenarios: the corpus is $nfiles originals ($njpeg JPEG, the rest PNG and WebP, 300 px to 4096 px wide; \`scripts/fetch-corpus.sh\`). cold asks for widths never asked for before, five per original (sixths of its width up to 2304 px, less a varying offset, at a varying quality); srcset asks for the same five widths in one request (\`/srcset/\`); cold and srcset runs stop after whole rounds over the corpus, so their mix of originals and widths is the same. hot draws Zipf(1.1) from 10 widths (up to 640 px) of every original, all in the memory tier first; mixed is 90% hot, 10% cold; upload posts originals made unique per request. The baseline is the cold runs' transforms made again in the harness process through \`transform.Processor\`, 2 at a time."
+  --note "Load average when the run began: $(cut -d' ' -f1-3 /proc/loadavg). These 2 cores are shared with other work: compare figures within one run, not across runs."
+)
+[ -z "$readme" ] || args+=(--readme "$readme")
+mkdir -p "$out"
+step "running ${#specs[@]} scenarios"
+# In the background, so that a signal to this script runs the trap at once
+# rather than after the harness has finished.
+"$tmp/bench" "${args[@]}" &
+bench_pid=$!
+wait "$bench_pid"
+step "wrote $out/results.json and $out/report.html${readme:+, and the table in $readme}"
