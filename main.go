@@ -24,6 +24,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/pictorhq/pictor/bench/harness"
 	"github.com/pictorhq/pictor/cache"
 	"github.com/pictorhq/pictor/server"
 	"github.com/pictorhq/pictor/store"
@@ -61,6 +62,9 @@ type config struct {
 	logLevel      string
 	uploadTokens  []string
 	accelRedirect bool
+
+	// The variant-explosion guard's allow-lists, parsed into options.
+	allowedWidths, allowedHeights string
 }
 
 func settings(c *config) []setting {
@@ -91,6 +95,9 @@ func settings(c *config) []setting {
 		{"workers", "PICTOR_WORKERS", fmt.Sprint(runtime.GOMAXPROCS(0)), "transforms run at once", intVar(&c.workers.Workers)},
 		{"queue", "PICTOR_QUEUE", fmt.Sprint(16 * runtime.GOMAXPROCS(0)), "transforms that may wait for a worker before 429", intVar(&c.workers.Queue)},
 		{"presets", "PICTOR_PRESETS", "", "presets name[+public][+eager]:options;… e.g. thumb+public:w_200,h_200,c_fill", stringVar(&c.presets)},
+		{"allowed-widths", "PICTOR_ALLOWED_WIDTHS", "", "the only w_ values served, e.g. 320,640,960,1280,1920 (dpr_ multiplies them; presets' own widths are exempt); empty allows 1…max-dimension", stringVar(&c.allowedWidths)},
+		{"allowed-heights", "PICTOR_ALLOWED_HEIGHTS", "", "the only h_ values served, as allowed-widths; empty allows 1…max-dimension", stringVar(&c.allowedHeights)},
+		{"presets-only", "PICTOR_PRESETS_ONLY", "off", "serve only t_<preset> URLs (with exp_, kid_, s_); any other option, and /srcset/, is refused with 400", boolVar(&c.options.PresetsOnly)},
 		{"jpeg-progressive", "PICTOR_JPEG_PROGRESSIVE", "off", "progressive JPEG output", boolVar(&c.transform.Progressive)},
 		{"vips-concurrency", "PICTOR_VIPS_CONCURRENCY", "1", "libvips threads per image", intVar(&c.vips.Concurrency)},
 		{"log-format", "PICTOR_LOG_FORMAT", "text", "log format: text or json", stringVar(&c.logFormat)},
@@ -112,8 +119,10 @@ func main() {
 		err = signCmd(args, os.Stdout)
 	case "version":
 		err = versionCmd(os.Stdout)
+	case "bench":
+		err = benchCmd(args)
 	default:
-		err = fmt.Errorf("unknown command %q (want serve, sign or version)", cmd)
+		err = fmt.Errorf("unknown command %q (want serve, sign, bench or version)", cmd)
 	}
 	if errors.Is(err, flag.ErrHelp) {
 		os.Exit(0)
@@ -160,6 +169,12 @@ func load(name string, args []string, out io.Writer) (*config, *flag.FlagSet, er
 	var err error
 	if c.options.Presets, err = options.ParsePresets(c.presets); err != nil {
 		return nil, nil, err
+	}
+	if c.options.AllowedWidths, err = options.ParseDimensions(c.allowedWidths); err != nil {
+		return nil, nil, fmt.Errorf("PICTOR_ALLOWED_WIDTHS: %w", err)
+	}
+	if c.options.AllowedHeights, err = options.ParseDimensions(c.allowedHeights); err != nil {
+		return nil, nil, fmt.Errorf("PICTOR_ALLOWED_HEIGHTS: %w", err)
 	}
 	return c, fs, nil
 }
@@ -349,7 +364,7 @@ func signCmd(args []string, out io.Writer) error {
 	}
 	path := fs.Arg(0)
 	if rest, ok := strings.CutPrefix(path, "/srcset/"); ok {
-		return signSrcset(rest, c, signer, parser, out)
+		return signSrcset(rest, signer, parser, out)
 	}
 	rest, ok := strings.CutPrefix(path, "/t/")
 	i := strings.LastIndexByte(rest, '/')
@@ -364,7 +379,7 @@ func signCmd(args []string, out io.Writer) error {
 	if !store.ValidKey(key) {
 		return fmt.Errorf("%q is not a valid key", key)
 	}
-	signed, err := signer.SignPath(o, key)
+	signed, err := server.VariantPath(signer, parser, rest[:i], o, key)
 	if err != nil {
 		return err
 	}
@@ -374,7 +389,7 @@ func signCmd(args []string, out io.Writer) error {
 
 // signSrcset signs /srcset/[<options>/]<key>[?w=…] (rest is what follows
 // /srcset/): the width list is part of what is signed.
-func signSrcset(rest string, c *config, signer *sign.Signer, parser *options.Parser, out io.Writer) error {
+func signSrcset(rest string, signer *sign.Signer, parser *options.Parser, out io.Writer) error {
 	rest, query, _ := strings.Cut(rest, "?")
 	var raw, key string
 	if i := strings.LastIndexByte(rest, '/'); i >= 0 {
@@ -396,7 +411,7 @@ func signSrcset(rest string, c *config, signer *sign.Signer, parser *options.Par
 	if err != nil {
 		return err
 	}
-	_, widths, err := server.SrcsetWidths(q.Get("w"), c.options.MaxDimension)
+	_, widths, err := server.SrcsetWidths(q.Get("w"), parser)
 	if err != nil {
 		return err
 	}
@@ -417,4 +432,13 @@ func versionCmd(out io.Writer) error {
 	}
 	fmt.Fprintf(out, "pictor %s\nlibvips %s\n%s %s/%s\n", version, vips.Version(), goVersion, runtime.GOOS, runtime.GOARCH)
 	return nil
+}
+
+// benchCmd is the bench harness (go run ./bench) inside the server binary,
+// so a VM with only the binary can load-test itself or a peer. Ctrl-C
+// stops the run between requests.
+func benchCmd(args []string) error {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return harness.Main(ctx, args, os.Stdout, os.Stderr)
 }

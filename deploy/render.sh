@@ -29,8 +29,9 @@
 #                         else none | "www-data pictor")
 #   --max-upload-mib N    upload limit, Nginx and sidecar alike (50)
 #   --drain-timeout S     sidecar drain, seconds; stopwaitsecs is S + 5 (15)
-#   --timeout S           sidecar request deadline, seconds; Nginx waits
-#                         S + 5 for an answer (10)
+#   --timeout T           sidecar request deadline: seconds, or
+#                         milliseconds with "ms" (150ms); Nginx waits
+#                         T + 5 s for an answer (10)
 #   --header-timeout T    Nginx client_header_timeout (10s)
 #   --upload-rate R       uploads per client address (10r/s)
 #   --upload-burst N      upload burst per client address (20)
@@ -145,7 +146,20 @@ for v in "$data" "$conf" "$run" "$log" "$ntmp" "$listen" "$admin" "$socket" "$bi
     *[[:space:]\"\'\;\{\}\#%\\]*) die "unsafe character in '$v'" ;;
   esac
 done
-for n in "$max_upload" "$drain" "$timeout" "$upload_burst" "$conn_limit" "$nofile"; do
+# The deadline in a unit both Go (PICTOR_TIMEOUT) and Nginx read; whole
+# seconds above it for proxy_read_timeout. Milliseconds are for tests that
+# need a deadline to pass quickly.
+[[ $timeout =~ ^([0-9]{1,9})(ms|s)?$ ]] || die "--timeout $timeout: want seconds or e.g. 150ms"
+if [ "${BASH_REMATCH[2]}" = ms ]; then
+  timeout_ms=$((10#${BASH_REMATCH[1]}))
+  timeout_dur=${timeout_ms}ms
+else
+  timeout_ms=$((10#${BASH_REMATCH[1]} * 1000))
+  timeout_dur=$((10#${BASH_REMATCH[1]}))s
+fi
+[ "$timeout_ms" -gt 0 ] || die "--timeout $timeout: want more than 0"
+read_timeout=$(((timeout_ms + 999) / 1000 + 5))
+for n in "$max_upload" "$drain" "$upload_burst" "$conn_limit" "$nofile"; do
   if ! [[ $n =~ ^[0-9]+$ ]] || [ "$n" -eq 0 ]; then die "'$n' is not a positive integer"; fi
 done
 [[ $header_timeout =~ ^[0-9]+(ms|s|m)?$ ]] || die "--header-timeout $header_timeout: want e.g. 10s"
@@ -196,7 +210,7 @@ pairs=(
   SUPERVISORD_USER "$supervisord_user_line"
   MAX_UPLOAD "${max_upload}m"  MAX_UPLOAD_MIB "$max_upload"
   DRAIN_TIMEOUT "$drain"  STOP_WAIT "$((drain + 5))"
-  TIMEOUT "$timeout"  READ_TIMEOUT "$((timeout + 5))"  HEADER_TIMEOUT "$header_timeout"
+  TIMEOUT "$timeout_dur"  READ_TIMEOUT "$read_timeout"  HEADER_TIMEOUT "$header_timeout"
   UPLOAD_RATE "$upload_rate"  UPLOAD_BURST "$upload_burst"  CONN_LIMIT "$conn_limit"
   UPSTREAM_SERVERS "${upstream_servers%$'\n'}"  FILES_LOCATIONS "$files_locations"
   PROXY_CACHE_ZONE "$cache_zone"  PROXY_CACHE_LOCATION "$cache_location"

@@ -250,7 +250,10 @@ mkdir -p "$out"
 step "running ${#specs[@]} scenarios"
 # In the background, so that a signal to this script runs the trap at once
 # rather than after the harness has finished.
-"$tmp/bench" "${args[@]}" &
+# The harness's in-process baseline runs with the sidecar's allocator
+# settings (supervisor/supervisord.conf.tmpl), so the ratio compares the
+# same libvips work under the same malloc.
+MALLOC_ARENA_MAX=2 MALLOC_MMAP_THRESHOLD_=1048576 "$tmp/bench" "${args[@]}" &
 bench_pid=$!
 wait "$bench_pid"
 step "wrote $out/results.json and $out/report.html${readme:+, and the table in $readme}"

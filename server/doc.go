@@ -2,14 +2,18 @@
 // HTTP: routes, bearer tokens, signature checks, content negotiation,
 // response headers, and the mapping of every error to a status.
 //
-// A transform request flows: parse the options (400) → check the key's form
+// A transform request flows: parse the options (400, also for a width or
+// height off the allow-list and, in presets-only mode, anything but
+// t_<preset>) → check the key's form
 // (404, before any file system access) → verify the signature (403) →
 // negotiate the output from Accept and Save-Data → look up the memory tier
 // (hit: answer from memory) → admit to the bounded work queue (429) → read
 // the original (404) → run the pipeline under the request deadline (503) →
 // keep the variant in memory → answer. Uploads stream the body into the
 // store while hashing it, judge it by its magic bytes (415) and its header
-// (422), and commit it with an atomic rename.
+// (422), and commit it with an atomic rename; a store that refuses writes
+// (read-only, or full) gives 503 and leaves nothing behind, while
+// transforms of stored originals go on.
 //
 // The public listener serves /t/, /o/, /upload and /info/; the admin
 // listener serves /healthz, /readyz and /metrics and is never exposed.

@@ -16,12 +16,22 @@ var eagerAccepts = [][]byte{[]byte("image/avif,image/webp,*/*"), []byte("image/w
 // maxEager bounds the variants one upload may ask for.
 const maxEager = 16
 
+// eagerVariant is one variant an upload asks to have made: its options
+// and the options string it was asked for with, from which its URL is
+// written (see VariantPath).
+type eagerVariant struct {
+	opts options.Options
+	raw  string
+}
+
 // eagerList parses the upload's eager= parameters (Cloudinary style: one
 // option string per variant, variants separated by "|", the parameter may
 // repeat) and adds the presets configured as eager. It runs before the
-// body is read, so a bad list costs the client nothing.
-func (s *Server) eagerList(args [][]byte) ([]options.Options, error) {
-	var list []options.Options
+// body is read, so a bad list costs the client nothing. The parser's
+// guards apply as to any URL: in presets-only mode only t_<name> entries
+// pass.
+func (s *Server) eagerList(args [][]byte) ([]eagerVariant, error) {
+	var list []eagerVariant
 	for _, arg := range args {
 		for _, raw := range strings.Split(string(arg), "|") {
 			if raw == "" {
@@ -31,7 +41,7 @@ func (s *Server) eagerList(args [][]byte) ([]options.Options, error) {
 			if err != nil {
 				return nil, err
 			}
-			list = append(list, o.Variant())
+			list = append(list, eagerVariant{o.Variant(), raw})
 		}
 	}
 	for _, p := range s.Parser.Presets() {
@@ -40,7 +50,7 @@ func (s *Server) eagerList(args [][]byte) ([]options.Options, error) {
 			if err != nil {
 				return nil, err
 			}
-			list = append(list, o.Variant())
+			list = append(list, eagerVariant{o.Variant(), "t_" + p.Name})
 		}
 	}
 	if len(list) > maxEager {
@@ -54,7 +64,7 @@ func (s *Server) eagerList(args [][]byte) ([]options.Options, error) {
 // on). An f_auto variant is made once per format a browser may negotiate.
 // The work goes through the same admission as requests: when the queue is
 // full it is dropped, and the variants are made on first request instead.
-func (s *Server) startEager(key string, list []options.Options) []string {
+func (s *Server) startEager(key string, list []eagerVariant) []string {
 	if len(list) == 0 {
 		return nil
 	}
@@ -65,14 +75,12 @@ func (s *Server) startEager(key string, list []options.Options) []string {
 		vkeys []string
 	)
 	seen := make(map[string]bool)
-	for _, o := range list {
-		path := "/t/" + o.String() + "/" + key
-		if s.Signer.Enabled() {
-			var err error
-			if path, err = s.Signer.SignPath(o, key); err != nil {
-				s.Logger.Warn("eager: cannot sign", "options", o.String(), "err", err)
-				continue
-			}
+	for _, v := range list {
+		o := v.opts
+		path, err := VariantPath(s.Signer, s.Parser, v.raw, o, key)
+		if err != nil {
+			s.Logger.Warn("eager: cannot sign", "options", o.String(), "err", err)
+			continue
 		}
 		paths = append(paths, path)
 		accepts := eagerAccepts[2:]

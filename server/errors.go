@@ -68,8 +68,13 @@ func classify(err error) httpError {
 		return httpError{fasthttp.StatusServiceUnavailable, errDeadline.Error()}
 	case errors.Is(err, errDraining):
 		return httpError{fasthttp.StatusServiceUnavailable, err.Error()}
+	// The store's own condition, not the request's: the process stays up,
+	// transforms of stored originals keep working, and the upload left
+	// nothing behind (its temporary file is aborted).
 	case errors.Is(err, store.ErrReadOnly):
 		return httpError{fasthttp.StatusServiceUnavailable, "originals store is not writable"}
+	case errors.Is(err, store.ErrNoSpace):
+		return httpError{fasthttp.StatusServiceUnavailable, "originals store is full"}
 	}
 	return httpError{fasthttp.StatusInternalServerError, "internal error"}
 }

@@ -119,8 +119,14 @@ func newMetrics(reg *prometheus.Registry, s *Server) (*metrics, error) {
 				stat(func(st cache.DiskStats) float64 { return float64(st.Evictions) })),
 			prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "pictor_disk_cache_corrupt_total", Help: "Disk tier files found corrupt and removed."},
 				stat(func(st cache.DiskStats) float64 { return float64(st.Corrupt) })),
+			prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "pictor_disk_cache_writes_total", Help: "Disk tier entries written."},
+				stat(func(st cache.DiskStats) float64 { return float64(st.Writes) })),
 			prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "pictor_disk_cache_write_errors_total", Help: "Disk tier writes that failed."},
 				stat(func(st cache.DiskStats) float64 { return float64(st.WriteErrors) })),
+			// Declined grows without a write being tried during a full-disk
+			// cooldown: that is how a full disk shows it costs nothing.
+			prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "pictor_disk_cache_declined_total", Help: "Disk tier writes declined without trying (full-disk cooldown, unstorable type, larger than the budget)."},
+				stat(func(st cache.DiskStats) float64 { return float64(st.Declined) })),
 			prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "pictor_disk_cache_bytes", Help: "Disk tier bytes charged (4 KiB blocks)."},
 				stat(func(st cache.DiskStats) float64 { return float64(st.Bytes) })),
 			prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "pictor_disk_cache_entries", Help: "Disk tier entries."},

@@ -46,12 +46,14 @@ func (s *Server) handleSrcset(ctx *fasthttp.RequestCtx, rest []byte) {
 		s.fail(ctx, err)
 		return
 	}
-	if err := srcsetOptions(o); err != nil {
+	// The widths first: in presets-only mode that refusal is the one
+	// that explains.
+	widths, canon, err := SrcsetWidths(string(ctx.QueryArgs().Peek("w")), s.Parser)
+	if err != nil {
 		s.fail(ctx, err)
 		return
 	}
-	widths, canon, err := SrcsetWidths(string(ctx.QueryArgs().Peek("w")), s.Processor.MaxDimension())
-	if err != nil {
+	if err := srcsetOptions(o); err != nil {
 		s.fail(ctx, err)
 		return
 	}
@@ -159,23 +161,38 @@ func srcsetOptions(o options.Options) error {
 }
 
 // SrcsetWidths parses a srcset's ?w=320,640,… into sorted, distinct widths
-// and their canonical spelling, which is what the signature covers. An
-// empty list means the default widths (320, 640, 960, 1280, 1920).
-func SrcsetWidths(raw string, maxDim int) ([]int, string, error) {
+// and their canonical spelling, which is what the signature covers. Each
+// width must be one p accepts as a w_ (within the dimension limit and on
+// the width allow-list, if there is one). An empty list means the default
+// widths: the allow-list when there is one (spread over at most ten of
+// them), else 320, 640, 960, 1280 and 1920. In presets-only mode every
+// srcset is refused: its variants are widths, not presets, and the /t/
+// URLs it would list could not be fetched.
+func SrcsetWidths(raw string, p *options.Parser) ([]int, string, error) {
 	bad := func(v, reason string) error {
 		return &options.Error{Option: "w", Value: v, Reason: reason}
 	}
+	if p.PresetsOnly() {
+		return nil, "", bad(raw, "a srcset's widths are not presets; only t_<preset> URLs are served here (presets-only mode)")
+	}
 	var ws []int
-	if len(raw) == 0 {
-		ws = slices.Clone(defaultSrcsetWidths)
-	} else {
+	switch {
+	case len(raw) > 0:
+		maxDim := p.MaxDimension()
 		for _, f := range strings.Split(raw, ",") {
 			w, err := strconv.Atoi(f)
 			if err != nil || w < 1 || w > maxDim || f != strconv.Itoa(w) {
 				return nil, "", bad(f, "want widths from 1 to "+strconv.Itoa(maxDim)+", comma-separated")
 			}
+			if err := p.CheckWidth(w); err != nil {
+				return nil, "", err
+			}
 			ws = append(ws, w)
 		}
+	case p.AllowedWidths() != nil:
+		ws = spread(p.AllowedWidths(), maxSrcsetWidths)
+	default:
+		ws = slices.Clone(defaultSrcsetWidths)
 	}
 	slices.Sort(ws)
 	ws = slices.Compact(ws)
@@ -187,4 +204,18 @@ func SrcsetWidths(raw string, maxDim int) ([]int, string, error) {
 		canon[i] = strconv.Itoa(w)
 	}
 	return ws, strings.Join(canon, ","), nil
+}
+
+// spread picks at most n of the sorted list, evenly, the smallest and the
+// largest always among them: a default srcset covers the whole range of
+// an allow-list longer than one request may ask for.
+func spread(list []int, n int) []int {
+	if len(list) <= n {
+		return list
+	}
+	out := make([]int, n)
+	for i := range n {
+		out[i] = list[i*(len(list)-1)/(n-1)]
+	}
+	return out
 }

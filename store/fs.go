@@ -154,7 +154,7 @@ func (s *FS) Delete(key string) error {
 		return ErrInvalidKey
 	}
 	if err := s.root.Remove(relPath(key)); err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
+		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, errEscapes) {
 			return ErrNotFound
 		}
 		return writeErr(err)

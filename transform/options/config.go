@@ -3,7 +3,9 @@ package options
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
+	"strconv"
 	"strings"
 )
 
@@ -34,6 +36,25 @@ type Config struct {
 	MaxDimension int
 	// Presets are the t_ presets, keyed by their Name. Default none.
 	Presets map[string]Preset
+	// AllowedWidths, when not empty, are the only w_ values a URL may
+	// give (PICTOR_ALLOWED_WIDTHS); any other is refused with an *Error
+	// naming w_. The list holds the value as written in w_, in CSS pixels:
+	// dpr_ (seven values) multiplies an allowed width, so the widths that
+	// can be made stay bounded by seven times the list. A preset's own w_
+	// is not checked, since presets are a fixed set the operator wrote;
+	// a URL overriding it (t_hero,w_700) is. Each is 1..MaxDimension.
+	// Default empty: any width 1..MaxDimension.
+	AllowedWidths []int
+	// AllowedHeights is AllowedWidths for h_ (PICTOR_ALLOWED_HEIGHTS).
+	// Default empty: any height 1..MaxDimension.
+	AllowedHeights []int
+	// PresetsOnly serves only URLs whose options are t_<preset>, with
+	// exp_, kid_ and s_ as needed (PICTOR_PRESETS_ONLY), like Cloudinary's
+	// strict transformations: every other component, an override of a
+	// preset's option included, is refused with an *Error naming it, so
+	// the variants that can exist are the presets times the originals.
+	// It needs at least one preset. Default off.
+	PresetsOnly bool
 }
 
 // DefaultConfig returns the defaults documented on Config.
@@ -61,6 +82,19 @@ var presetForbidden = map[string]bool{"t": true, "s": true, "exp": true, "kid": 
 func (c Config) compile() (map[string]compiledPreset, error) {
 	if c.MaxDimension < 1 {
 		return nil, fmt.Errorf("options: MaxDimension = %d, want >= 1", c.MaxDimension)
+	}
+	for _, l := range []struct {
+		name string
+		list []int
+	}{{"AllowedWidths", c.AllowedWidths}, {"AllowedHeights", c.AllowedHeights}} {
+		for _, v := range l.list {
+			if v < 1 || v > c.MaxDimension {
+				return nil, fmt.Errorf("options: %s holds %d, want 1..%d (MaxDimension)", l.name, v, c.MaxDimension)
+			}
+		}
+	}
+	if c.PresetsOnly && len(c.Presets) == 0 {
+		return nil, errors.New("options: PresetsOnly with no presets would refuse every URL")
 	}
 	bare := &Parser{maxDim: c.MaxDimension}
 	out := make(map[string]compiledPreset, len(c.Presets))
@@ -155,6 +189,28 @@ func ParsePresets(s string) (map[string]Preset, error) {
 		out[p.Name] = p
 	}
 	return out, nil
+}
+
+// ParseDimensions reads an allow-list of widths or heights such as the
+// PICTOR_ALLOWED_WIDTHS variable: positive integers separated by commas,
+// with optional spaces, e.g. "320,640,960,1280,1920". It returns them
+// sorted, each once; whether they are within MaxDimension is
+// Config.Validate's job. An empty or blank string gives nil: no list.
+func ParseDimensions(s string) ([]int, error) {
+	if strings.TrimSpace(s) == "" {
+		return nil, nil
+	}
+	var out []int
+	for f := range strings.SplitSeq(s, ",") {
+		f = strings.TrimSpace(f)
+		n, err := strconv.Atoi(f)
+		if err != nil || n < 1 || f != strconv.Itoa(n) {
+			return nil, fmt.Errorf("options: %q in %q: want positive integers separated by commas", f, s)
+		}
+		out = append(out, n)
+	}
+	slices.Sort(out)
+	return slices.Compact(out), nil
 }
 
 // ErrEmpty is returned by Parse for an empty options string.

@@ -31,6 +31,17 @@
 // than silently ignored: g_ without c_fill, c_pad or c_crop, x_/y_ without
 // c_crop, and any c_ other than c_fit without w_ or h_.
 //
+// Two optional guards bound how many variants URLs can ask for (the
+// variant-explosion guard): allow-lists of widths and heights, checked
+// against the w_ and h_ a URL gives (dpr_ multiplies an allowed value; a
+// preset's own values are the operator's and are not checked), and a
+// presets-only mode that accepts nothing but t_<preset> with the signing
+// fields. Both refuse like any other bad component, with an *Error naming
+// it (a 400 at the server), so that 403 keeps meaning a signature problem.
+// The allow-lists bound sizes only: q_, e_, b_ and the crop offsets still
+// multiply the variants of a signed URL's author, so presets-only is the
+// mode that bounds them all.
+//
 // The zero Options prints as the empty string. Parse refuses an empty
 // string with ErrEmpty because a URL path segment cannot be empty; callers
 // that may hold a zero Options (c_fit alone, dpr_1 alone) check IsZero.

@@ -2,6 +2,7 @@ package options
 
 import (
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -32,10 +33,16 @@ func (e *Error) Error() string {
 }
 
 // Parser parses options segments against a configuration (the dimension
-// limit and the presets). It is safe for concurrent use.
+// limit, the presets and the variant-explosion guards). It is safe for
+// concurrent use.
 type Parser struct {
 	maxDim  int
 	presets map[string]compiledPreset
+	// widths and heights are the allow-lists, sorted; nil allows any
+	// value. widthReason and heightReason are their refusals, written once.
+	widths, heights           []int
+	widthReason, heightReason string
+	presetsOnly               bool
 }
 
 // NewParser validates cfg and returns a parser for it.
@@ -44,11 +51,87 @@ func NewParser(cfg Config) (*Parser, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Parser{maxDim: cfg.MaxDimension, presets: presets}, nil
+	p := &Parser{maxDim: cfg.MaxDimension, presets: presets, presetsOnly: cfg.PresetsOnly}
+	p.widths, p.widthReason = allowList(cfg.AllowedWidths, "width")
+	p.heights, p.heightReason = allowList(cfg.AllowedHeights, "height")
+	return p, nil
+}
+
+// allowList sorts a copy of list and writes the reason a value not on it
+// is refused with; an empty list gives nil (no restriction).
+func allowList(list []int, what string) ([]int, string) {
+	if len(list) == 0 {
+		return nil, ""
+	}
+	l := slices.Clone(list)
+	slices.Sort(l)
+	l = slices.Compact(l)
+	var b strings.Builder
+	b.WriteString("not an allowed " + what + " (")
+	for i, v := range l {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(strconv.Itoa(v))
+	}
+	b.WriteString(")")
+	return l, b.String()
 }
 
 // Presets lists the configured presets sorted by name.
 func (p *Parser) Presets() []Preset { return sortedPresets(p.presets) }
+
+// MaxDimension is the largest w_, h_, x_ and y_ the parser accepts.
+func (p *Parser) MaxDimension() int { return p.maxDim }
+
+// PresetsOnly reports whether only t_<preset> URLs are served (see
+// Config.PresetsOnly).
+func (p *Parser) PresetsOnly() bool { return p.presetsOnly }
+
+// AllowedWidths returns the width allow-list, sorted; nil when any width
+// 1..MaxDimension is allowed.
+func (p *Parser) AllowedWidths() []int { return slices.Clone(p.widths) }
+
+// CheckWidth refuses, with an *Error naming w_, a width outside
+// 1..MaxDimension or off the allow-list. The srcset endpoint checks the
+// widths of its ?w= list with it, as Parse checks w_.
+func (p *Parser) CheckWidth(w int) error {
+	if w < 1 || w > p.maxDim {
+		return &Error{Option: "w", Value: strconv.Itoa(w), Reason: "not an integer in 1.." + strconv.Itoa(p.maxDim)}
+	}
+	if !allowed(p.widths, w) {
+		return &Error{Option: "w", Value: strconv.Itoa(w), Reason: p.widthReason}
+	}
+	return nil
+}
+
+// allowed reports whether v is on the sorted list, or the list is empty.
+func allowed(list []int, v int) bool {
+	if list == nil {
+		return true
+	}
+	_, ok := slices.BinarySearch(list, v)
+	return ok
+}
+
+// PresetName reports whether the options string s asks for a preset and
+// nothing else: t_<name> of a configured preset, with at most the signing
+// fields exp_, kid_ and s_ beside it (what presets-only mode accepts). It
+// returns the name, so that a URL handed out can keep the t_ form.
+func (p *Parser) PresetName(s string) (string, bool) {
+	comps, err := split(s)
+	if err != nil || onlyPreset(comps) != nil {
+		return "", false
+	}
+	for _, c := range comps {
+		if c.name == "t" {
+			if _, ok := p.presets[c.value]; ok {
+				return c.value, true
+			}
+		}
+	}
+	return "", false
+}
 
 // PublicPreset reports whether s is exactly "t_<name>" for a public preset:
 // such a URL may be served without a signature.
@@ -107,10 +190,20 @@ func split(s string) ([]component, error) {
 // Parse parses an options segment. A t_ preset is expanded in place, and
 // the URL's own components override the preset's for the same name
 // (t_thumb,w_300). Errors are ErrEmpty or an *Error naming the component.
+//
+// In presets-only mode anything but t_<preset>, exp_, kid_ and s_ is
+// refused. The canonical form of what such a URL parses to (the preset
+// expanded) is then not itself accepted: it is still what is signed and
+// what keys the cache, but it is never a URL.
 func (p *Parser) Parse(s string) (Options, error) {
 	comps, err := split(s)
 	if err != nil {
 		return Options{}, err
+	}
+	if p.presetsOnly {
+		if err := onlyPreset(comps); err != nil {
+			return Options{}, err
+		}
 	}
 	for i, c := range comps {
 		if c.name != "t" {
@@ -138,6 +231,29 @@ func (p *Parser) Parse(s string) (Options, error) {
 	return p.build(comps)
 }
 
+// presetsOnlyReason ends every refusal in presets-only mode.
+const presetsOnlyReason = "only t_<preset> URLs are served here (presets-only mode)"
+
+// onlyPreset refuses, in presets-only mode, a component other than t_ and
+// the signing fields, and a URL without t_. An override of a preset's
+// option is refused too: each one would be a new variant.
+func onlyPreset(comps []component) error {
+	hasPreset := false
+	for _, c := range comps {
+		switch c.name {
+		case "t":
+			hasPreset = true
+		case "exp", "kid", "s":
+		default:
+			return &Error{Option: c.name, Value: c.value, Reason: "refused: " + presetsOnlyReason}
+		}
+	}
+	if !hasPreset {
+		return &Error{Option: "t", Reason: "missing: " + presetsOnlyReason}
+	}
+	return nil
+}
+
 // build turns checked components into Options, validating each value and
 // then the rules that tie options together.
 func (p *Parser) build(comps []component) (Options, error) {
@@ -156,9 +272,15 @@ func (p *Parser) build(comps []component) (Options, error) {
 			if o.Width, ok = p.dimension(v, 1); !ok {
 				return bad("not an integer in 1.." + strconv.Itoa(p.maxDim))
 			}
+			if c.from == "" && !allowed(p.widths, o.Width) {
+				return bad(p.widthReason)
+			}
 		case "h":
 			if o.Height, ok = p.dimension(v, 1); !ok {
 				return bad("not an integer in 1.." + strconv.Itoa(p.maxDim))
+			}
+			if c.from == "" && !allowed(p.heights, o.Height) {
+				return bad(p.heightReason)
 			}
 		case "x":
 			if o.X, ok = p.dimension(v, 0); !ok {
