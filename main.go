@@ -23,9 +23,11 @@ import (
 	"runtime/debug"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/pictorhq/pictor/bench/harness"
 	"github.com/pictorhq/pictor/cache"
+	"github.com/pictorhq/pictor/internal/logbuf"
 	"github.com/pictorhq/pictor/server"
 	"github.com/pictorhq/pictor/store"
 	"github.com/pictorhq/pictor/transform"
@@ -189,19 +191,26 @@ func (c *config) signer() (*sign.Signer, error) {
 	return sign.New(cfg)
 }
 
-func newLogger(c *config) (*slog.Logger, error) {
+// newLogger logs to stderr through a buffer flushed every 100 ms (see
+// internal/logbuf: one write per batch, not per request line); close
+// writes what is left and must run before the process exits.
+func newLogger(c *config) (log *slog.Logger, closeLog func() error, err error) {
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(c.logLevel)); err != nil {
-		return nil, fmt.Errorf("PICTOR_LOG_LEVEL: %w", err)
+		return nil, nil, fmt.Errorf("PICTOR_LOG_LEVEL: %w", err)
 	}
 	opts := &slog.HandlerOptions{Level: level}
+	var h func(io.Writer, *slog.HandlerOptions) slog.Handler
 	switch c.logFormat {
 	case "text":
-		return slog.New(slog.NewTextHandler(os.Stderr, opts)), nil
+		h = func(w io.Writer, o *slog.HandlerOptions) slog.Handler { return slog.NewTextHandler(w, o) }
 	case "json":
-		return slog.New(slog.NewJSONHandler(os.Stderr, opts)), nil
+		h = func(w io.Writer, o *slog.HandlerOptions) slog.Handler { return slog.NewJSONHandler(w, o) }
+	default:
+		return nil, nil, fmt.Errorf("PICTOR_LOG_FORMAT=%q: want text or json", c.logFormat)
 	}
-	return nil, fmt.Errorf("PICTOR_LOG_FORMAT=%q: want text or json", c.logFormat)
+	out := logbuf.New(os.Stderr, 64<<10, 100*time.Millisecond)
+	return slog.New(h(out, opts)), out.Close, nil
 }
 
 func serve(args []string) error {
@@ -209,10 +218,11 @@ func serve(args []string) error {
 	if err != nil {
 		return err
 	}
-	log, err := newLogger(c)
+	log, closeLog, err := newLogger(c)
 	if err != nil {
 		return err
 	}
+	defer closeLog()
 	// libvips prints a GLib warning for every damaged file it meets; each
 	// such request already gets its own log line with a 422, so the
 	// warnings are kept only at debug level. libvips reads this at start-up.

@@ -32,6 +32,8 @@
 #                   decode, and "cold" would measure a cache.
 #   BENCH_PEER      0 skips the image_filter peer (1)
 #   BENCH_BASELINE  0 skips the in-process baseline (1); scripts/soak.sh does
+#   BENCH_CACHE_FRONT  0 skips the second Nginx front with the proxy_cache
+#                   layer on (render --proxy-cache), pictor-nginx-cache (1)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$(pwd)
@@ -43,6 +45,7 @@ readme=${BENCH_README-README.md}
 decode_cache=${BENCH_DECODE_CACHE:-0}
 peer=${BENCH_PEER:-1}
 baseline=${BENCH_BASELINE:-1}
+cache_front=${BENCH_CACHE_FRONT:-1}
 corpus=$repo/data/bench-corpus
 
 die() { echo "bench: $*" >&2; exit 1; }
@@ -79,7 +82,7 @@ go build -ldflags "-X main.version=$version" -o bin/pictor .
 bash scripts/fetch-corpus.sh "$corpus" >/dev/null
 
 tmp=$(mktemp -d /tmp/pictor-bench.XXXXXX)
-sup_pid='' peer_pid='' bench_pid=''
+sup_pid='' peer_pid='' front_pid='' bench_pid=''
 cleanup() {
   trap '' INT TERM
   if [ -n "$bench_pid" ] && kill -0 "$bench_pid" 2>/dev/null; then
@@ -87,11 +90,13 @@ cleanup() {
     for _ in $(seq 1 100); do kill -0 "$bench_pid" 2>/dev/null || break; sleep 0.1; done
     kill -KILL "$bench_pid" 2>/dev/null || true
   fi
-  if [ -n "$peer_pid" ] && kill -0 "$peer_pid" 2>/dev/null; then
-    kill -QUIT "$peer_pid" 2>/dev/null || true # Nginx's graceful stop
-    for _ in $(seq 1 100); do kill -0 "$peer_pid" 2>/dev/null || break; sleep 0.1; done
-    ! kill -0 "$peer_pid" 2>/dev/null || kill -KILL -- "-$peer_pid" 2>/dev/null || true
-  fi
+  for p in "$peer_pid" "$front_pid"; do
+    if [ -n "$p" ] && kill -0 "$p" 2>/dev/null; then
+      kill -QUIT "$p" 2>/dev/null || true # Nginx's graceful stop
+      for _ in $(seq 1 100); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+      ! kill -0 "$p" 2>/dev/null || kill -KILL -- "-$p" 2>/dev/null || true
+    fi
+  done
   if [ -n "$sup_pid" ] && kill -0 "$sup_pid" 2>/dev/null; then
     # supervisord stops Nginx (graceful), then drains the sidecar.
     kill -TERM "$sup_pid" 2>/dev/null || true
@@ -106,9 +111,9 @@ trap 'exit 130' INT TERM
 go build -o "$tmp/bench" ./bench
 
 # Free loopback ports: bound by the kernel, then released for the servers.
-read -r http_port admin_port peer_port < <(python3 -c '
+read -r http_port admin_port peer_port front_port < <(python3 -c '
 import socket
-ss = [socket.socket() for _ in range(3)]
+ss = [socket.socket() for _ in range(4)]
 for s in ss: s.bind(("127.0.0.1", 0))
 print(*[s.getsockname()[1] for s in ss])')
 
@@ -151,6 +156,27 @@ args=(
   --pid "pictor=$pictor_pid" --pid "nginx=$nginx_pid"
   --procs pictor-nginx=pictor,nginx --procs pictor-direct=pictor
 )
+if [ "$cache_front" = 1 ]; then
+  # A second Nginx in front of the same sidecar, rendered with the optional
+  # proxy_cache layer (deploy/render.sh --proxy-cache; off by default): a
+  # variant Nginx has cached is answered from its cache without asking the
+  # sidecar, as a CDN edge would. Only the hot scenario runs on it.
+  front=$tmp/front
+  mkdir -p "$front/log" "$front/run" "$front/cache"
+  fconf=$(bash deploy/render.sh --mode local --data "$data" --conf "$front/etc" --run "$front/run" \
+    --log "$front/log" --bin "$repo/bin/pictor" --nginx "$nginx" --listen "127.0.0.1:$front_port" \
+    --upstream "unix:$socket" --proxy-cache "$front/cache" --upload-rate 100000r/s --upload-burst 100000)
+  setsid "$nginx" -c "$fconf/nginx.conf" &
+  front_pid=$!
+  for _ in $(seq 1 100); do
+    [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$front_port/o/$(printf '0%.0s' $(seq 64)).jpg")" = 404 ] && break
+    kill -0 "$front_pid" 2>/dev/null || die "the proxy_cache front exited: $(tail -n 5 "$front/log/nginx-error.log" 2>/dev/null)"
+    sleep 0.1
+  done
+  step "proxy_cache front on 127.0.0.1:$front_port (pid $front_pid)"
+  args+=(--target "pictor-nginx-cache=http://127.0.0.1:$front_port"
+    --pid "nginx-cache=$front_pid" --procs pictor-nginx-cache=pictor,nginx-cache)
+fi
 if [ "$peer" = 1 ]; then
   # The peer: Nginx's image_filter (libgd) resizing the corpus files to a
   # width, keeping the aspect ratio, at the same JPEG and WebP quality as
@@ -227,6 +253,8 @@ else
     "mixed:conns=4,duration=${secs}s,targets=pictor-nginx"
     "upload:conns=4,duration=${secs}s,max=2000,targets=pictor-nginx"
   )
+  [ "$cache_front" = 0 ] ||
+    specs+=("hot:name=hot-cache,conns=32,duration=${secs}s,warmup=2s,targets=pictor-nginx-cache,min-rps=15000")
   if [ "$peer" = 1 ]; then
     specs+=(
       "cold:name=cold-jpeg,formats=jpeg,conns=4,max=$((njpeg * 5 * r)),duration=120s,targets=imagefilter"
@@ -241,7 +269,7 @@ args+=(
   --key "$key" --token "$token" --corpus "$corpus"
   --json "$out/results.json" --html "$out/report.html"
   --command "make bench"
-  --note "Set-up: \`scripts/bench.sh\` starts the stack as \`make run\` does (supervisord, Nginx, the sidecar on a Unix socket; configs from \`deploy/render.sh\`) in a fresh data directory, with every setting at its default except \`PICTOR_DECODE_CACHE_BYTES=$decode_cache\` (so that a cold request decodes its original, as the in-process baseline does) and uploads through Nginx allowed at load-test rates. pictor-direct is the same sidecar reached on its socket; imagefilter is a separate Nginx with Debian's \`image_filter\` module (libgd), JPEG and WebP quality 80, no cache. The load generator runs on the same machine."
+  --note "Set-up: \`scripts/bench.sh\` starts the stack as \`make run\` does (supervisord, Nginx, the sidecar on a Unix socket; configs from \`deploy/render.sh\`) in a fresh data directory, with every setting at its default except \`PICTOR_DECODE_CACHE_BYTES=$decode_cache\` (so that a cold request decodes its original, as the in-process baseline does) and uploads through Nginx allowed at load-test rates. pictor-direct is the same sidecar reached on its socket; pictor-nginx-cache is a second Nginx in front of it with the optional proxy_cache layer on (\`render.sh --proxy-cache\`), so hot variants are answered by Nginx from its cache; imagefilter is a separate Nginx with Debian's \`image_filter\` module (libgd), JPEG and WebP quality 80, no cache. The load generator runs on the same machine."
   --note "Scenarios: the corpus is $nfiles originals ($njpeg JPEG, the rest PNG and WebP, 300 px to 4096 px wide; \`scripts/fetch-corpus.sh\`). cold asks for widths never asked for before, five per original (sixths of its width up to 2304 px, less a varying offset, at a varying quality); srcset asks for the same five widths in one request (\`/srcset/\`); cold and srcset runs stop after whole rounds over the corpus, so their mix of originals and widths is the same. hot draws Zipf(1.1) from 10 widths (up to 640 px) of every original, all in the memory tier first; mixed is 90% hot, 10% cold; upload posts originals made unique per request. The baseline is the cold runs' transforms made again in the harness process through \`transform.Processor\`, 2 at a time."
   --note "Load average when the run began: $(cut -d' ' -f1-3 /proc/loadavg). These 2 cores are shared with other work: compare figures within one run, not across runs."
 )
