@@ -872,8 +872,15 @@ func TestParseDiskName(t *testing.T) {
 	}
 }
 
-// FuzzParseDiskName checks that every name the scan accepts is the one
-// name appendName gives its entry, so no two files can claim one entry.
+// FuzzParseDiskName checks the names the start-up scan accepts from the
+// disk tier's directory, which anything with write access to it may have
+// put there:
+//   - every accepted name is the one name appendName gives its entry, so
+//     no two files can claim one entry;
+//   - it is a single path element (no '/', '\\', NUL, or a "." or ".."
+//     name), and its variant key is 32 lower-case hex digits;
+//   - its width, height and size are within the tier's bounds, so that a
+//     hostile name cannot make the budget accounting overflow.
 func FuzzParseDiskName(f *testing.F) {
 	sum := strings.Repeat("0a", 32)
 	f.Add(testVkey(0) + "." + sum + ".640x480.1234.webp")
@@ -886,6 +893,12 @@ func FuzzParseDiskName(f *testing.F) {
 		}
 		if back := string(it.appendName(nil, vkey)); back != name {
 			t.Errorf("parseDiskName(%q) then appendName = %q", name, back)
+		}
+		if strings.ContainsAny(name, "/\\\x00") || name == "." || name == ".." || !validVariantKey(vkey) {
+			t.Errorf("parseDiskName(%q) accepted a name that is not one path element, or variant key %q", name, vkey)
+		}
+		if it.w < 0 || it.w > maxDiskDim || it.h < 0 || it.h > maxDiskDim || it.size < 0 || it.size > maxDiskEntry {
+			t.Errorf("parseDiskName(%q) = %d×%d, %d bytes: out of bounds", name, it.w, it.h, it.size)
 		}
 	})
 }

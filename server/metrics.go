@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"io"
 	"log/slog"
 	"strconv"
 	"time"
@@ -199,7 +200,33 @@ func (s *Server) observe(route func(*fasthttp.RequestCtx) routeID) fasthttp.Requ
 			return
 		}
 		r := route(ctx)
+		drainBody(ctx)
 		s.logRequest(ctx, r, start)
+	}
+}
+
+// drainBody reads what a handler left of a streamed request body (the
+// multipart reader stops at the end of the "file" part, before the closing
+// delimiter and, for a chunked body, the last chunk), at most multipartSlack
+// bytes within lingerTime; past either, or on a read error, the connection
+// is closed instead. fasthttp v1.74.0 releases an unread stream as it is,
+// and the rest would be parsed as the next request on the connection:
+// request smuggling over Nginx's keep-alive upstream connections
+// (valyala/fasthttp#2368).
+func drainBody(ctx *fasthttp.RequestCtx) {
+	body := ctx.RequestBodyStream()
+	if body == nil || ctx.Response.ConnectionClose() {
+		return
+	}
+	if c := ctx.Conn(); c != nil {
+		c.SetReadDeadline(time.Now().Add(lingerTime))
+		// fasthttp sets its own read deadline when it waits for the next
+		// request; until then the connection has none, as before.
+		defer c.SetReadDeadline(time.Time{})
+	}
+	n, err := io.Copy(io.Discard, io.LimitReader(body, multipartSlack+1))
+	if err != nil || n > multipartSlack {
+		ctx.SetConnectionClose()
 	}
 }
 

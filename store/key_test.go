@@ -3,6 +3,7 @@ package store
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -95,21 +96,44 @@ func TestMakeKey(t *testing.T) {
 	}
 }
 
+// FuzzValidKey checks ValidKey against the SPEC regexp and what the store
+// builds on it:
+//   - ValidKey(k) == keyRE.MatchString(k), and it never panics;
+//   - an accepted key is one safe path element (no '/', '\\', NUL or
+//     ".."), and its path is local, clean and sharded by its first four
+//     digits: originals/<k[0:2]>/<k[2:4]>/<k>, found again by RelPath;
+//   - the key the store makes for any bytes (the SHA-256 of the input)
+//     is valid for every extension, and is its sum in lower-case hex.
 func FuzzValidKey(f *testing.F) {
 	for _, tt := range validKeyTests {
 		f.Add(tt.key)
 	}
+	var s FS // RelPath needs no open store
 	f.Fuzz(func(t *testing.T, key string) {
 		got := ValidKey(key)
 		if want := keyRE.MatchString(key); got != want {
 			t.Fatalf("ValidKey(%q) = %v, want %v (SPEC regexp)", key, got, want)
 		}
+		rel, err := s.RelPath(key)
+		if got != (err == nil) {
+			t.Fatalf("RelPath(%q) = %q, %v, but ValidKey = %v", key, rel, err, got)
+		}
 		if got {
-			// What is accepted must be usable as one path element.
 			if strings.ContainsAny(key, "/\\\x00") || strings.Contains(key, "..") {
 				t.Fatalf("ValidKey(%q) = true for a key with a path separator, NUL or ..", key)
 			}
-			_ = relPath(key) // must not panic for any accepted key
+			want := "originals/" + key[0:2] + "/" + key[2:4] + "/" + key
+			if rel != want || !filepath.IsLocal(rel) || filepath.Clean(rel) != rel {
+				t.Fatalf("RelPath(%q) = %q, want the clean local path %q", key, rel, want)
+			}
+		}
+
+		sum := sha256.Sum256([]byte(key))
+		for _, ext := range []string{"jpg", "png", "webp", "gif", "avif"} {
+			k := makeKey(sum[:], ext)
+			if !ValidKey(k) || k != hex.EncodeToString(sum[:])+"."+ext {
+				t.Fatalf("makeKey(sha256(%q), %q) = %q, not a valid key of the sum", key, ext, k)
+			}
 		}
 	})
 }

@@ -101,9 +101,12 @@ func FromExt(ext string) (Format, bool) {
 }
 
 // Sniff recognises an allowed image format from the first bytes of a file.
-// It needs at most SniffLen bytes; a shorter prefix that matches nothing
-// yields ErrShort when more bytes could still change the answer.
+// Only the first SniffLen bytes decide, however many are given, so that a
+// caller holding the whole file and the upload path holding its head agree.
+// A shorter prefix that matches nothing yields ErrShort when more bytes
+// could still change the answer; ErrUnsupported and a format are final.
 func Sniff(head []byte) (Format, error) {
+	head = head[:min(len(head), SniffLen)]
 	switch {
 	case len(head) >= 3 && head[0] == 0xFF && head[1] == 0xD8 && head[2] == 0xFF:
 		return JPEG, nil
@@ -114,10 +117,7 @@ func Sniff(head []byte) (Format, error) {
 	case len(head) >= 12 && bytes.HasPrefix(head, []byte("RIFF")) && bytes.Equal(head[8:12], []byte("WEBP")):
 		return WebP, nil
 	case len(head) >= 12 && bytes.Equal(head[4:8], []byte("ftyp")):
-		if isAVIF(head) {
-			return AVIF, nil
-		}
-		return Unknown, ErrUnsupported
+		return sniffFtyp(head)
 	}
 	if len(head) < 12 {
 		return Unknown, ErrShort
@@ -125,29 +125,31 @@ func Sniff(head []byte) (Format, error) {
 	return Unknown, ErrUnsupported
 }
 
-// isAVIF reads the ftyp box: the major brand and the compatible brands that
-// fit in head. AVIF files say "avif" (still) or "avis" (sequence) in one of
-// them; plain HEIC ("heic", "mif1" alone) is not accepted because keys and
-// responses only know AVIF.
-func isAVIF(head []byte) bool {
+// sniffFtyp reads an ISO-BMFF ftyp box: the major brand and the compatible
+// brands that fit in head. AVIF files say "avif" (still) or "avis"
+// (sequence) in one of them; plain HEIC ("heic", "mif1" alone) is not
+// accepted because keys and responses only know AVIF. A box that goes on
+// past a head shorter than SniffLen may still name avif in the bytes not
+// yet seen, so that is ErrShort rather than a refusal.
+func sniffFtyp(head []byte) (Format, error) {
 	size := int(head[0])<<24 | int(head[1])<<16 | int(head[2])<<8 | int(head[3])
 	if size < 16 || size > 4096 {
-		return false
+		return Unknown, ErrUnsupported
 	}
 	end := min(size, len(head))
-	if end < 12 {
-		return false
-	}
-	if brand := head[8:12]; isAVIFBrand(brand) {
-		return true
+	if isAVIFBrand(head[8:12]) {
+		return AVIF, nil
 	}
 	// head[12:16] is the minor version; compatible brands follow.
 	for i := 16; i+4 <= end; i += 4 {
 		if isAVIFBrand(head[i : i+4]) {
-			return true
+			return AVIF, nil
 		}
 	}
-	return false
+	if end < size && len(head) < SniffLen {
+		return Unknown, ErrShort
+	}
+	return Unknown, ErrUnsupported
 }
 
 func isAVIFBrand(b []byte) bool {

@@ -2,10 +2,12 @@ package format
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -89,10 +91,61 @@ func TestSniff(t *testing.T) {
 	}
 }
 
-// FuzzSniff checks that Sniff never panics, answers consistently, and that
-// a recognised prefix stays recognised, as the same format, whatever bytes
-// follow it: an upload is judged by its head, and reading more of the
-// head must not change the verdict.
+// specSniff is the allowlist as SPEC states it, written from the format
+// specifications rather than from Sniff, as the fuzz oracle: JPEG (SOI and
+// a marker), PNG (its 8-byte signature), GIF87a/89a, WebP (a RIFF file of
+// form type WEBP) and AVIF (an ftyp box of sane size whose major or
+// compatible brands, within the first SniffLen bytes, include avif or
+// avis). Everything else, SVG, PDF, PSD, BMP, TIFF and JP2 included, is
+// refused.
+func specSniff(b []byte) Format {
+	if len(b) > SniffLen {
+		b = b[:SniffLen]
+	}
+	switch {
+	case bytes.HasPrefix(b, []byte{0xFF, 0xD8, 0xFF}):
+		return JPEG
+	case bytes.HasPrefix(b, []byte{0x89, 'P', 'N', 'G', 0x0D, 0x0A, 0x1A, 0x0A}):
+		return PNG
+	case bytes.HasPrefix(b, []byte("GIF87a")), bytes.HasPrefix(b, []byte("GIF89a")):
+		return GIF
+	case len(b) >= 12 && string(b[0:4]) == "RIFF" && string(b[8:12]) == "WEBP":
+		return WebP
+	case len(b) >= 12 && string(b[4:8]) == "ftyp":
+		size := int(binary.BigEndian.Uint32(b))
+		if size < 16 || size > 4096 {
+			return Unknown
+		}
+		brands := [][]byte{b[8:12]}
+		for off := 16; off+4 <= min(size, len(b)); off += 4 {
+			brands = append(brands, b[off:off+4])
+		}
+		for _, br := range brands {
+			if string(br) == "avif" || string(br) == "avis" {
+				return AVIF
+			}
+		}
+	}
+	return Unknown
+}
+
+// refusedMagic are the signatures of types SPEC names as refused. No
+// input that starts with one of them may be accepted.
+var refusedMagic = []string{
+	"<svg", "<?xml", "%PDF-", "8BPS", "BM", "II*\x00", "MM\x00*",
+	"\x00\x00\x00\x0cjP  \r\n\x87\n", "\xff\x4f\xff\x51", "<!DOCTYPE", "<html",
+}
+
+// FuzzSniff checks Sniff against the SPEC allowlist (specSniff) and the
+// properties the upload path relies on:
+//   - it never panics, and every answer is a format with no error,
+//     ErrShort or ErrUnsupported, never a mix;
+//   - only the first SniffLen bytes decide;
+//   - ErrShort only for fewer than SniffLen bytes; a format or
+//     ErrUnsupported is final: appending bytes never changes it;
+//   - an accepted format has a key extension, an image/* type and an
+//     option name that lead back to it;
+//   - nothing that starts with a refused type's magic is accepted.
 func FuzzSniff(f *testing.F) {
 	for _, tt := range sniffTests {
 		f.Add(tt.in, []byte("tail"))
@@ -105,7 +158,7 @@ func FuzzSniff(f *testing.F) {
 				t.Fatalf("Sniff(%q) = Unknown with no error", head)
 			}
 		case errors.Is(err, ErrShort):
-			if got != Unknown || len(head) >= 12 {
+			if got != Unknown || len(head) >= SniffLen {
 				t.Fatalf("Sniff(%q) = %v, %v for %d bytes", head, got, err, len(head))
 			}
 		case errors.Is(err, ErrUnsupported):
@@ -115,12 +168,38 @@ func FuzzSniff(f *testing.F) {
 		default:
 			t.Fatalf("Sniff(%q) error %v is neither ErrShort nor ErrUnsupported", head, err)
 		}
-		if err != nil {
+
+		if want := specSniff(head); got != want && !errors.Is(err, ErrShort) {
+			t.Fatalf("Sniff(%q) = %v, %v, want %v (SPEC allowlist)", head, got, err, want)
+		}
+		if err == nil {
+			for _, m := range refusedMagic {
+				if bytes.HasPrefix(head, []byte(m)) {
+					t.Fatalf("Sniff(%q) = %v for bytes starting with a refused type's magic %q", head, got, m)
+				}
+			}
+			if g, ok := FromExt(got.Ext()); !ok || g != got {
+				t.Fatalf("FromExt(%q) = %v, %v, want %v", got.Ext(), g, ok, got)
+			}
+			if g, ok := Parse(got.String()); !ok || g != got {
+				t.Fatalf("Parse(%q) = %v, %v, want %v", got.String(), g, ok, got)
+			}
+			if !strings.HasPrefix(got.ContentType(), "image/") {
+				t.Fatalf("%v.ContentType() = %q", got, got.ContentType())
+			}
+		}
+
+		if len(head) > SniffLen {
+			if g2, err2 := Sniff(head[:SniffLen]); g2 != got || err2 != err {
+				t.Fatalf("Sniff(%q) = %v, %v, but its first %d bytes give %v, %v", head, got, err, SniffLen, g2, err2)
+			}
+		}
+		if errors.Is(err, ErrShort) {
 			return
 		}
 		longer := append(bytes.Clone(head), tail...)
-		if got2, err2 := Sniff(longer); got2 != got || err2 != nil {
-			t.Fatalf("Sniff(%q) = %v, but Sniff(%q) = %v, %v", head, got, longer, got2, err2)
+		if got2, err2 := Sniff(longer); got2 != got || err2 != err {
+			t.Fatalf("Sniff(%q) = %v, %v, but Sniff(%q) = %v, %v", head, got, err, longer, got2, err2)
 		}
 	})
 }

@@ -2,12 +2,27 @@ package options
 
 import (
 	"errors"
+	"slices"
+	"strings"
 	"testing"
 )
 
-// FuzzParse checks the canonical-form invariants on arbitrary input: when
-// Parse accepts x, Parse(String()) gives the same struct back, and printing
-// is stable (parse∘print∘parse prints what print∘parse printed).
+// canonicalOrder is the order of names in the canonical form (SPEC:
+// "fixed option order"); t_ never appears, presets are expanded.
+var canonicalOrder = []string{"w", "h", "c", "g", "x", "y", "dpr", "f", "q", "b", "e", "exp", "kid", "s"}
+
+// FuzzParse checks the option grammar on arbitrary input:
+//   - errors are ErrEmpty or an *Error with a reason, naming a known
+//     option unless the name is what is wrong, and come with the zero
+//     Options;
+//   - the canonical form round-trips: Parse(o.String()) == o, and printing
+//     is stable;
+//   - the canonical form lists each name once, in the fixed order, with
+//     no t_ and no default value (c_fit, g_center, dpr_1);
+//   - the order of components never matters: the reversed list parses to
+//     the same Options, or fails too;
+//   - each name at most once: repeating any accepted component fails;
+//   - Append, Unsigned and Variant agree with String.
 func FuzzParse(f *testing.F) {
 	for _, tt := range parseTests {
 		f.Add(tt.in)
@@ -18,9 +33,28 @@ func FuzzParse(f *testing.F) {
 	p := testParser(f)
 	f.Fuzz(func(t *testing.T, in string) {
 		o, err := p.Parse(in)
+		comps := strings.Split(in, ",")
+		reversed := slices.Clone(comps)
+		slices.Reverse(reversed)
+		ro, rerr := p.Parse(strings.Join(reversed, ","))
+		if (err == nil) != (rerr == nil) || ro != o {
+			t.Fatalf("Parse(%q) = %+v, %v, but its components reversed give %+v, %v", in, o, err, ro, rerr)
+		}
 		if err != nil {
 			var e *Error
-			if !errors.Is(err, ErrEmpty) && !errors.As(err, &e) {
+			switch {
+			case errors.Is(err, ErrEmpty):
+				if in != "" {
+					t.Fatalf("Parse(%q) = ErrEmpty for a non-empty string", in)
+				}
+			case errors.As(err, &e):
+				if e.Option != "" && !known[e.Option] && e.Reason != "unknown option" {
+					t.Fatalf("Parse(%q) error %v blames %q, which is no option", in, err, e.Option)
+				}
+				if e.Reason == "" || !strings.HasPrefix(err.Error(), "options: ") {
+					t.Fatalf("Parse(%q) error %q has no reason or prefix", in, err)
+				}
+			default:
 				t.Fatalf("Parse(%q) error %v (%T) is neither ErrEmpty nor *Error", in, err, err)
 			}
 			if o != (Options{}) {
@@ -28,13 +62,25 @@ func FuzzParse(f *testing.F) {
 			}
 			return
 		}
+
+		// Any accepted component given twice is refused.
+		for _, c := range []string{comps[0], comps[len(comps)-1]} {
+			if twice := in + "," + c; !isErr(p.Parse(twice)) {
+				t.Fatalf("Parse(%q) accepted %q twice", twice, c)
+			}
+		}
+
 		s := o.String()
+		if got := string(o.Append([]byte("prefix/"))); got != "prefix/"+s {
+			t.Fatalf("Append = %q, want %q", got, "prefix/"+s)
+		}
 		if o.IsZero() {
 			if s != "" {
 				t.Fatalf("Parse(%q) is zero but prints %q", in, s)
 			}
 			return
 		}
+		checkCanonical(t, in, s)
 		o2, err := p.Parse(s)
 		if err != nil {
 			t.Fatalf("Parse(%q) = %+v prints %q, which does not parse: %v", in, o, s, err)
@@ -45,8 +91,43 @@ func FuzzParse(f *testing.F) {
 		if s2 := o2.String(); s2 != s {
 			t.Fatalf("String() not stable for %q: %q then %q", in, s, s2)
 		}
+		// s_ is last in the canonical form, so what is signed is a prefix.
+		unsigned := s
+		if o.Signature != "" {
+			unsigned = strings.TrimSuffix(strings.TrimSuffix(s, "s_"+o.Signature), ",")
+		}
+		if u := o.Unsigned().String(); u != unsigned {
+			t.Fatalf("Parse(%q).Unsigned() prints %q, want %q", in, u, unsigned)
+		}
+		if v := o.Variant(); v.Signature != "" || v.KeyID != "" || v.Expires != 0 {
+			t.Fatalf("Parse(%q).Variant() = %+v keeps a signing field", in, v)
+		}
 		if p.PublicPreset(in) && o.Signature != "" {
 			t.Fatalf("PublicPreset(%q) is true for a signed URL", in)
 		}
 	})
+}
+
+func isErr(_ Options, err error) bool { return err != nil }
+
+// checkCanonical fails unless s is in canonical form: known names in
+// canonicalOrder, each once, no t_, and no value that is the default.
+func checkCanonical(t *testing.T, in, s string) {
+	t.Helper()
+	next := 0
+	for c := range strings.SplitSeq(s, ",") {
+		name, value, ok := strings.Cut(c, "_")
+		i := slices.Index(canonicalOrder[next:], name)
+		if !ok || i < 0 {
+			t.Fatalf("Parse(%q) prints %q: component %q out of the canonical order", in, s, c)
+		}
+		next += i + 1
+		switch c {
+		case "c_fit", "g_center", "dpr_1", "f_jpg":
+			t.Fatalf("Parse(%q) prints %q with the default or alias %q", in, s, c)
+		}
+		if value == "" {
+			t.Fatalf("Parse(%q) prints %q with an empty %s_", in, s, name)
+		}
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -436,50 +437,128 @@ func TestConfigValidate(t *testing.T) {
 	}
 }
 
-// FuzzVerify feeds arbitrary options, keys and signatures to Verify: it
-// must never panic, and must accept only the signature Sign computes.
+// FuzzVerify drives the signature check the way requests do: an options
+// segment from the URL, a key and a signature, and a tampering choice.
+//   - Verify never panics and answers only nil, ErrMissing,
+//     ErrUnknownKey, ErrInvalid or ErrExpired;
+//   - it accepts a signature exactly when it is the SPEC's HMAC
+//     (reference: base64url HMAC-SHA256(secret[kid], canonical options
+//     without s_ + "/" + key), first Length characters), computed here
+//     independently of the package;
+//   - the URL SignPath hands out, taken apart and parsed as the server
+//     does, always verifies (or is expired, when exp_ has passed);
+//   - that signed URL with any one byte of its signature, key or options
+//     changed, with any other key id, or with its signature presented for
+//     a srcset, never verifies.
 func FuzzVerify(f *testing.F) {
-	f.Add("w_400,f_webp", testKey, "QOFx9b7aBD4-Os_T")
-	f.Add("w_400,kid_k2", testKey, "AAAAAAAAAAAAAAAA")
-	f.Add("kid_k3,w_1", "x.png", "")
-	f.Add("t_thumb,exp_1", "", "a")
-	f.Add("w_1,exp_2000000000", "k/../x", "zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz")
-	f.Add("", "", "")
+	f.Add("w_400,f_webp", testKey, "QOFx9b7aBD4-Os_T", uint16(0), byte(1))
+	f.Add("w_400,kid_k2", testKey, "AAAAAAAAAAAAAAAA", uint16(3), byte(0x80))
+	f.Add("kid_k3,w_1", "x.png", "", uint16(70), byte('a'))
+	f.Add("t_thumb,exp_1", "", "a", uint16(5), byte(0))
+	f.Add("w_1,exp_2000000000", "k/../x", "zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz", uint16(9), byte(' '))
+	f.Add("c_fit", testKey, "QOFx9b7aBD4-Os_T", uint16(15), byte('-'))
+	f.Add("", "", "", uint16(0), byte(0))
 	s := testSigner(f)
 	p := testParser(f)
+	secrets := map[string][]byte{"": secret1, "k1": secret1, "k2": secret2}
 	now := time.Unix(1_700_000_000, 0)
-	f.Fuzz(func(t *testing.T, opts, key, sig string) {
+	f.Fuzz(func(t *testing.T, opts, key, sig string, pos uint16, x byte) {
 		o, err := p.Parse(opts)
 		if err != nil {
-			// Unparsable options still reach Verify in no real request,
-			// but a hand-built struct must not crash it either.
+			// Unparsable options reach Verify in no real request, but a
+			// hand-built struct must not crash it either.
 			o = options.Options{KeyID: opts}
 		}
 		o.Signature = sig
 		verr := s.Verify(o, key, now)
-		want, serr := s.Sign(o, key)
+		secret, known := secrets[o.KeyID]
+		var want string
+		if known {
+			want = reference(secret, o.Unsigned().String()+"/"+key, DefaultLength)
+		}
 		switch {
 		case sig == "":
 			if verr != ErrMissing {
 				t.Fatalf("Verify(%q, %q, no signature) = %v, want %v", opts, key, verr, ErrMissing)
 			}
-		case serr != nil:
-			if verr != serr {
-				t.Fatalf("Verify(%q, %q) = %v but Sign failed with %v", opts, key, verr, serr)
+		case !known:
+			if verr != ErrUnknownKey {
+				t.Fatalf("Verify(%q, %q) with kid %q = %v, want %v", opts, key, o.KeyID, verr, ErrUnknownKey)
 			}
 		case sig != want:
 			if verr != ErrInvalid {
 				t.Fatalf("Verify(%q, %q, %q) = %v, want %v (real signature %q)", opts, key, sig, verr, ErrInvalid, want)
 			}
-		case verr != nil && verr != ErrExpired:
-			t.Fatalf("Verify(%q, %q, real signature) = %v", opts, key, verr)
-		}
-		// The real signature always passes the signature check.
-		if serr == nil {
-			o.Signature = want
-			if err := s.Verify(o, key, now); err != nil && err != ErrExpired {
-				t.Fatalf("Verify(%q, %q, Sign()) = %v", opts, key, err)
+		case o.Expires != 0 && now.Unix() > o.Expires:
+			if verr != ErrExpired {
+				t.Fatalf("Verify(%q, %q, real signature) past exp_ = %v, want %v", opts, key, verr, ErrExpired)
 			}
+		default:
+			if verr != nil {
+				t.Fatalf("Verify(%q, %q, real signature) = %v", opts, key, verr)
+			}
+		}
+		if err != nil || !known || strings.Contains(key, "/") {
+			return
+		}
+
+		// The URL handed out verifies once taken apart like a request.
+		path, err := s.SignPath(o, key)
+		if err != nil {
+			t.Fatalf("SignPath(%q, %q): %v", opts, key, err)
+		}
+		rest, _ := strings.CutPrefix(path, "/t/")
+		segment, gotKey, _ := strings.Cut(rest, "/")
+		signed, err := p.Parse(segment)
+		if err != nil || gotKey != key {
+			t.Fatalf("SignPath(%q, %q) = %q, which does not parse back: %v", opts, key, path, err)
+		}
+		if err := s.Verify(signed, key, now); err != nil && err != ErrExpired {
+			t.Fatalf("Verify(%q) = %v, want nil", path, err)
+		}
+		if signed.Signature != want {
+			t.Fatalf("SignPath(%q, %q) = %q, want s_%s", opts, key, path, want)
+		}
+
+		tampered := func(what string, o options.Options, key string) {
+			t.Helper()
+			if err := s.Verify(o, key, now); err != ErrInvalid && err != ErrUnknownKey {
+				t.Fatalf("Verify of %q with %s = %v, want %v", path, what, err, ErrInvalid)
+			}
+		}
+		// One byte of the signature changed.
+		if b := []byte(signed.Signature); x != b[int(pos)%len(b)] {
+			b[int(pos)%len(b)] = x
+			bad := signed
+			bad.Signature = string(b)
+			tampered("signature byte changed to "+strconv.Quote(string(x)), bad, key)
+		}
+		// One byte of the key changed, or the key cut short.
+		if key != "" {
+			if b := []byte(key); x != b[int(pos)%len(b)] {
+				b[int(pos)%len(b)] = x
+				tampered("key "+strconv.Quote(string(b)), signed, string(b))
+			}
+			tampered("key cut to "+strconv.Quote(key[:len(key)-1]), signed, key[:len(key)-1])
+		}
+		// Any other option: a different width, quality or expiry.
+		bad := signed
+		bad.Width = (signed.Width + 1 + int(x)) % 8193
+		tampered("w_ changed", bad, key)
+		bad = signed
+		bad.Expires = signed.Expires + 1 + int64(pos)
+		tampered("exp_ changed", bad, key)
+		// The same signature under the other key.
+		bad = signed
+		if bad.KeyID == "k2" {
+			bad.KeyID = "k1"
+		} else {
+			bad.KeyID = "k2"
+		}
+		tampered("kid_ "+bad.KeyID, bad, key)
+		// A /t/ signature is no srcset signature, for any width list.
+		if err := s.VerifySrcset(signed, key, strconv.Itoa(int(pos)), now); err != ErrInvalid {
+			t.Fatalf("VerifySrcset of the /t/ signature of %q = %v, want %v", path, err, ErrInvalid)
 		}
 	})
 }

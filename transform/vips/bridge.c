@@ -152,6 +152,59 @@ pictor_clamp_reduction(VipsSource *source, int kind, int *shrink,
 	return 0;
 }
 
+// pictor_read_at reads exactly n bytes of source at offset.
+static int
+pictor_read_at(VipsSource *source, gint64 offset, unsigned char *buf,
+	size_t n)
+{
+	gint64 got;
+	size_t done;
+
+	if (vips_source_seek(source, offset, SEEK_SET) != offset)
+		return -1;
+	for (done = 0; done < n; done += got)
+		if ((got = vips_source_read(source, buf + done, n - done)) <= 0)
+			return -1;
+
+	return 0;
+}
+
+// pictor_check_png refuses a PNG whose chunks before the first IDAT claim
+// more bytes than the file holds. Reading the header of a PNG whose tEXt
+// or zTXt chunk claims N bytes raises RSS by about N even when the chunk
+// is not there (libvips 8.14 with libpng 1.6.39, Debian 12): 41 bytes
+// claiming an 800 MB tEXt cost 800 MB and 2 s before failing, found by
+// FuzzProbe. A real chunk is in the file, so its length is bounded by the
+// upload size. IDAT and what follows are streamed, not allocated whole,
+// and are left to libpng: a PNG truncated in its pixels still probes, and
+// fails when decoded.
+static int
+pictor_check_png(VipsSource *source)
+{
+	unsigned char chunk[8];
+	guint32 length;
+	gint64 total, offset;
+
+	if ((total = vips_source_length(source)) < 0)
+		return 0; // a pipe: nothing to compare with
+	for (offset = 8; offset + 8 <= total; offset += 12 + (gint64) length) {
+		if (pictor_read_at(source, offset, chunk, sizeof(chunk)))
+			return -1;
+		if (memcmp(chunk + 4, "IDAT", 4) == 0)
+			return 0;
+		length = (guint32) chunk[0] << 24 | (guint32) chunk[1] << 16 |
+			(guint32) chunk[2] << 8 | chunk[3];
+		if ((gint64) length > total - offset - 12) {
+			vips_error("pictor", "png: %.4s chunk of %u bytes "
+				"runs past the end of the file",
+				(const char *) chunk + 4, length);
+			return -1;
+		}
+	}
+
+	return 0;
+}
+
 // pictor_load_source opens the header of source with the matching loader.
 // Pixels are decoded on first access, into memory ("memory": never to a
 // temporary file on disk, which libvips would do above 100 MB).
@@ -163,6 +216,8 @@ pictor_load_source(VipsSource *source, int shrink, double scale,
 
 	if (kind == KIND_NONE)
 		return PICTOR_UNSUPPORTED;
+	if (kind == KIND_PNG && pictor_check_png(source))
+		return -1;
 	if (pictor_clamp_reduction(source, kind, &shrink, &scale) ||
 		vips_source_rewind(source))
 		return -1;

@@ -7,7 +7,10 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/pictorhq/pictor/transform/format"
 )
@@ -329,8 +332,55 @@ func TestProbeEmpty(t *testing.T) {
 	}
 }
 
-// FuzzProbe feeds arbitrary bytes through Probe and, for small images,
-// a full decode and encode: libvips must return errors, never crash.
+// Probe is header-only: its cost does not grow with the pixels a header
+// declares. These bounds hold with a wide margin for any header (a probe
+// takes milliseconds and a few MB of decoder state) and fail by orders of
+// magnitude for a decode of the pixel floods in the corpus, which declare
+// up to 3.6 gigapixels.
+const (
+	probeTimeLimit = 5 * time.Second
+	probeRSSLimit  = 64 << 20
+)
+
+// resetPeakRSS resets the kernel's peak-RSS mark (VmHWM) to the current
+// RSS, so that peakRSS measures a single call; it reports false where
+// /proc/self/clear_refs is not writable.
+func resetPeakRSS() bool {
+	return os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) == nil
+}
+
+// peakRSS is VmHWM in bytes.
+func peakRSS(t testing.TB) int64 {
+	t.Helper()
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for line := range strings.SplitSeq(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			if err != nil {
+				t.Fatalf("VmHWM %q: %v", v, err)
+			}
+			return kb << 10
+		}
+	}
+	t.Fatal("no VmHWM in /proc/self/status")
+	return 0
+}
+
+// FuzzProbe feeds arbitrary bytes through Probe, ProbeFile and, for small
+// images, a full decode and encode. Properties:
+//   - libvips returns errors, never crashes;
+//   - a header it accepts has positive dimensions, 1 to 4 bands, a known
+//     format, an orientation of 1 to 8 and at least one page;
+//   - Probe is header-only: it finishes within probeTimeLimit and raises
+//     peak RSS by less than probeRSSLimit, whatever size the header claims;
+//   - Probe of the bytes and ProbeFile of the same bytes on disk (what
+//     the upload path calls) agree;
+//   - the header tells the truth: an image that loads has the probed size,
+//     and so does what it encodes to. The pixel limit is judged from the
+//     header alone, so a header smaller than its pixels would bypass it.
 func FuzzProbe(f *testing.F) {
 	for _, name := range []string{"pngsuite/basn2c08.png", "pngsuite/xcrn0g04.png", "pngsuite/tbbn3p08.png", "pngsuite/s01i3p01.png"} {
 		b, err := os.ReadFile(filepath.Join(corpus, name))
@@ -347,13 +397,38 @@ func FuzzProbe(f *testing.F) {
 	f.Add(tinyBMP())
 	f.Add([]byte(tinySVG))
 	f.Add(bytes.Repeat([]byte{0xFF, 0xD8, 0xFF}, 4))
+	path := filepath.Join(f.TempDir(), "probe")
+	measureRSS := resetPeakRSS()
 	f.Fuzz(func(t *testing.T, b []byte) {
+		if err := os.WriteFile(path, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		var base int64
+		if measureRSS {
+			resetPeakRSS()
+			base = peakRSS(t)
+		}
+		start := time.Now()
 		h, err := Probe(b)
+		elapsed := time.Since(start)
+		if elapsed > probeTimeLimit {
+			t.Fatalf("Probe of %d bytes took %v (header %+v, %v), want under %v", len(b), elapsed, h, err, probeTimeLimit)
+		}
+		if measureRSS {
+			if grew := peakRSS(t) - base; grew > probeRSSLimit {
+				t.Fatalf("Probe of %d bytes raised peak RSS by %d MiB (header %+v, %v), want under %d MiB", len(b), grew>>20, h, err, probeRSSLimit>>20)
+			}
+		}
+		hf, ferr := ProbeFile(path)
+		if (err == nil) != (ferr == nil) || !equalHeader(h, hf) {
+			t.Fatalf("Probe = %+v, %v but ProbeFile = %+v, %v", h, err, hf, ferr)
+		}
 		if err != nil {
 			return
 		}
-		if h.Width <= 0 || h.Height <= 0 || h.Bands <= 0 || h.Format == format.Unknown {
-			t.Fatalf("Probe = %+v, want positive dimensions and a format", h)
+		if h.Width <= 0 || h.Height <= 0 || h.Bands < 1 || h.Bands > 4 || h.Format == format.Unknown ||
+			h.Orientation < 1 || h.Orientation > 8 || h.Pages < 1 {
+			t.Fatalf("Probe = %+v, want positive dimensions, 1-4 bands, a format, orientation 1-8 and pages", h)
 		}
 		if h.Width*h.Height > 1<<20 {
 			return
@@ -363,6 +438,15 @@ func FuzzProbe(f *testing.F) {
 			return
 		}
 		defer im.Close()
-		_, _ = im.Save(SaveOptions{Format: format.PNG})
+		if im.Width() != h.Width || im.Height() != h.Height {
+			t.Fatalf("Probe says %d×%d, Load gives %d×%d", h.Width, h.Height, im.Width(), im.Height())
+		}
+		out, err := im.Save(SaveOptions{Format: format.PNG})
+		if err != nil {
+			return // the pixels are corrupt: found at decode, as documented
+		}
+		if ho, err := Probe(out); err != nil || ho.Width != h.Width || ho.Height != h.Height || ho.Format != format.PNG {
+			t.Fatalf("a %d×%d image encodes to a PNG probed as %+v, %v", h.Width, h.Height, ho, err)
+		}
 	})
 }
