@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"net"
 
 	"github.com/pictorhq/pictor/store"
 	"github.com/pictorhq/pictor/transform"
@@ -24,6 +25,9 @@ var (
 	errDraining     = errors.New("server is shutting down")
 	errDeadline     = errors.New("request deadline passed")
 	errBadRequest   = errors.New("malformed request")
+	// Met by fasthttp before any handler runs (parseError).
+	errHeaderTooLarge = errors.New("request headers too large")
+	errReadTimeout    = errors.New("request timeout")
 )
 
 // httpError is an error with the status and the message a client sees.
@@ -45,6 +49,10 @@ func classify(err error) httpError {
 		return httpError{fasthttp.StatusBadRequest, err.Error()}
 	case errors.Is(err, transform.ErrOutputTooLarge), errors.Is(err, transform.ErrRegion):
 		return httpError{fasthttp.StatusBadRequest, err.Error()}
+	case errors.Is(err, errHeaderTooLarge):
+		return httpError{fasthttp.StatusRequestHeaderFieldsTooLarge, err.Error()}
+	case errors.Is(err, errReadTimeout):
+		return httpError{fasthttp.StatusRequestTimeout, err.Error()}
 	case errors.Is(err, errUnauthorized):
 		return httpError{fasthttp.StatusUnauthorized, err.Error()}
 	case errors.Is(err, sign.ErrMissing), errors.Is(err, sign.ErrInvalid),
@@ -77,6 +85,23 @@ func classify(err error) httpError {
 		return httpError{fasthttp.StatusServiceUnavailable, "originals store is full"}
 	}
 	return httpError{fasthttp.StatusInternalServerError, "internal error"}
+}
+
+// parseError answers what fasthttp could not read as a request (its
+// ErrorHandler): the same statuses as its default handler, 431 for a header
+// block over the read buffer, 408 for a read that timed out, 400 for the
+// rest, but with SPEC's JSON error body instead of fasthttp's plain text.
+func (s *Server) parseError(ctx *fasthttp.RequestCtx, err error) {
+	var small *fasthttp.ErrSmallBuffer
+	var ne *net.OpError
+	switch {
+	case errors.As(err, &small):
+		s.fail(ctx, errHeaderTooLarge)
+	case errors.As(err, &ne) && ne.Timeout():
+		s.fail(ctx, errReadTimeout)
+	default:
+		s.fail(ctx, errBadRequest)
+	}
 }
 
 type errorBody struct {

@@ -1,13 +1,20 @@
 package server
 
 import (
+	"bufio"
+	"bytes"
 	"encoding/json"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strings"
 	"syscall"
 	"testing"
+	"time"
+
+	"github.com/valyala/fasthttp"
 )
 
 // storeFaultHarness is a harness with one stored original, whose store
@@ -103,5 +110,40 @@ func TestUploadStoreReadOnly(t *testing.T) {
 	var u uploadResponse
 	if json.Unmarshal(r.body, &u); r.status != 200 || u.Key != key || u.Created {
 		t.Errorf("re-upload of a stored original on a read-only store: %v, want 200 with created false", r)
+	}
+}
+
+// TestUnparsableRequests: what fasthttp cannot read as a request still
+// gets SPEC's JSON error body with the status fasthttp would have chosen.
+func TestUnparsableRequests(t *testing.T) {
+	h := newHarness(t, harnessOpts{})
+	for _, c := range []struct {
+		name, raw string
+		status    int
+	}{
+		{"header block over the read buffer", "GET /o/x HTTP/1.1\r\nHost: p\r\nX-Big: " + strings.Repeat("a", 8<<10) + "\r\n\r\n", 431},
+		{"no method or path", "\x00\x01\x02 garbage\r\n\r\n", 400},
+		{"bad Content-Length", "POST /upload HTTP/1.1\r\nHost: p\r\nContent-Length: -5\r\n\r\n", 400},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			conn, err := h.client.Dial("pictor")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			conn.SetDeadline(time.Now().Add(10 * time.Second))
+			if _, err := io.WriteString(conn, c.raw); err != nil {
+				t.Fatal(err)
+			}
+			var resp fasthttp.Response
+			if err := resp.Read(bufio.NewReader(conn)); err != nil {
+				t.Fatalf("reading the answer: %v", err)
+			}
+			r := response{status: resp.StatusCode(), header: map[string]string{}, body: bytes.Clone(resp.Body())}
+			for k, v := range resp.Header.All() {
+				r.header[string(k)] = string(v)
+			}
+			wantError(t, r, c.status)
+		})
 	}
 }

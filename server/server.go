@@ -108,6 +108,7 @@ func New(cfg Config, d Deps) (*Server, error) {
 		CloseOnShutdown:              true,
 		Logger:                       fasthttpLogger{d.Logger},
 	}
+	s.public.ErrorHandler = s.parseError
 	s.admin = &fasthttp.Server{
 		Handler:      s.AdminHandler(),
 		Name:         "pictor-admin",
