@@ -36,8 +36,9 @@ var testKeys = []sign.Key{
 // harness is a Server on an in-memory listener with a real store, pipeline
 // and memory tier, and a fasthttp client dialling it.
 type harness struct {
-	t      *testing.T
+	t      testing.TB
 	srv    *Server
+	store  *store.FS
 	client *fasthttp.Client
 	admin  *fasthttp.Client
 	signer *sign.Signer
@@ -53,7 +54,7 @@ type harnessOpts struct {
 	memBytes  int64 // memory tier budget; 0: 64 MiB, -1: off
 }
 
-func newHarness(t *testing.T, ho harnessOpts) *harness {
+func newHarness(t testing.TB, ho harnessOpts) *harness {
 	t.Helper()
 	if err := vips.Startup(vips.DefaultConfig()); err != nil {
 		t.Fatal(err)
@@ -140,7 +141,7 @@ func newHarness(t *testing.T, ho harnessOpts) *harness {
 		srv.Shutdown(ctx)
 	})
 	return &harness{
-		t: t, srv: srv, signer: signer, pool: pool, dir: dir,
+		t: t, srv: srv, store: st, signer: signer, pool: pool, dir: dir,
 		client: &fasthttp.Client{Dial: func(string) (net.Conn, error) { return ln.Dial() }},
 		admin:  &fasthttp.Client{Dial: func(string) (net.Conn, error) { return aln.Dial() }},
 	}
@@ -228,7 +229,7 @@ func (h *harness) signed(opts, key string) string {
 	return path
 }
 
-func readFile(t *testing.T, path string) []byte {
+func readFile(t testing.TB, path string) []byte {
 	t.Helper()
 	b, err := os.ReadFile(path)
 	if err != nil {

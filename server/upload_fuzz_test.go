@@ -2,14 +2,12 @@ package server
 
 import (
 	"bytes"
-	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"io"
 	"mime"
 	"mime/multipart"
-	"net"
 	"os"
 	"path/filepath"
 	"slices"
@@ -20,12 +18,9 @@ import (
 	"github.com/pictorhq/pictor/store"
 	"github.com/pictorhq/pictor/transform"
 	"github.com/pictorhq/pictor/transform/format"
-	"github.com/pictorhq/pictor/transform/options"
-	"github.com/pictorhq/pictor/transform/sign"
 	"github.com/pictorhq/pictor/transform/vips"
 	"github.com/pictorhq/pictor/transform/workers"
 	"github.com/valyala/fasthttp"
-	"github.com/valyala/fasthttp/fasthttputil"
 )
 
 // headerBuffer is fasthttp's default read buffer: a request whose header
@@ -70,58 +65,15 @@ type uploadFuzz struct {
 
 func newUploadFuzz(tb testing.TB) *uploadFuzz {
 	tb.Helper()
-	if err := vips.Startup(vips.DefaultConfig()); err != nil {
-		tb.Fatal(err)
-	}
-	dir := tb.TempDir()
-	st, err := store.Open(store.Config{Dir: dir})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { st.Close() })
-	tc := transform.DefaultConfig()
-	tc.MaxPixels = fuzzMaxPixels
-	proc, err := transform.New(tc, transform.Deps{})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	parser, err := options.NewParser(options.DefaultConfig())
-	if err != nil {
-		tb.Fatal(err)
-	}
-	sc := sign.DefaultConfig()
-	sc.Keys = testKeys
-	signer, err := sign.New(sc)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	pool, err := workers.New(workers.Config{Workers: 1, Queue: 2})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	cfg := DefaultConfig()
-	cfg.UploadTokens = []string{testToken}
-	cfg.MaxUploadBytes = fuzzMaxUpload
-	srv, err := New(cfg, Deps{Store: st, Processor: proc, Parser: parser, Signer: signer, Workers: pool})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	ln := fasthttputil.NewInmemoryListener()
-	go srv.Serve(ln)
-	tb.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		srv.Shutdown(ctx)
+	h := newHarness(tb, harnessOpts{
+		cfg:       func(c *Config) { c.MaxUploadBytes = fuzzMaxUpload },
+		transform: func(c *transform.Config) { c.MaxPixels = fuzzMaxPixels },
+		workers:   &workers.Config{Workers: 1, Queue: 2},
 	})
-	return &uploadFuzz{
-		srv: srv, store: st, dir: dir,
-		client: &fasthttp.Client{
-			Dial: func(string) (net.Conn, error) { return ln.Dial() },
-			// No silent retry on a fresh connection: a GET that fails on a
-			// connection the server dropped is what checkConnection is for.
-			MaxIdemponentCallAttempts: 1,
-		},
-	}
+	// No silent retry on a fresh connection: a GET that fails on a
+	// connection the server dropped is what checkConnection is for.
+	h.client.MaxIdemponentCallAttempts = 1
+	return &uploadFuzz{srv: h.srv, store: h.store, dir: h.dir, client: h.client}
 }
 
 // uploadRequest is one fuzzed upload, as sent.
