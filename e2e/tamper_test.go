@@ -303,7 +303,9 @@ func (tm *tamperer) alternatives(name, value string) []string {
 	return []string{value + "x"}
 }
 
-func (tm *tamperer) valueChange(p *pathParts) bool {
+// unsignedComp picks the index of a random component other than s_; false
+// when there is none.
+func (tm *tamperer) unsignedComp(p *pathParts) (int, bool) {
 	var cand []int
 	for i, c := range p.comps {
 		if !strings.HasPrefix(c, "s_") {
@@ -311,9 +313,16 @@ func (tm *tamperer) valueChange(p *pathParts) bool {
 		}
 	}
 	if len(cand) == 0 {
+		return 0, false
+	}
+	return cand[tm.r.IntN(len(cand))], true
+}
+
+func (tm *tamperer) valueChange(p *pathParts) bool {
+	i, ok := tm.unsignedComp(p)
+	if !ok {
 		return false
 	}
-	i := cand[tm.r.IntN(len(cand))]
 	name, value, _ := strings.Cut(p.comps[i], "_")
 	alts := slices.DeleteFunc(tm.alternatives(name, value), func(a string) bool { return a == value })
 	p.comps[i] = name + "_" + alts[tm.r.IntN(len(alts))]
@@ -353,16 +362,10 @@ func (tm *tamperer) addOption(p *pathParts) bool {
 }
 
 func (tm *tamperer) removeOption(p *pathParts) bool {
-	var cand []int
-	for i, c := range p.comps {
-		if !strings.HasPrefix(c, "s_") {
-			cand = append(cand, i)
-		}
-	}
-	if len(cand) == 0 {
+	i, ok := tm.unsignedComp(p)
+	if !ok {
 		return false
 	}
-	i := cand[tm.r.IntN(len(cand))]
 	p.comps = slices.Delete(p.comps, i, i+1)
 	return true
 }

@@ -22,7 +22,7 @@ import (
 // server, the in-process baseline, the JSON file and the README block.
 func TestMainAgainstPictor(t *testing.T) {
 	if testing.Short() {
-		t.Skip("builds and starts the pictor binary; runs without -short (make test runs it)")
+		t.Skip("skipped under -short, which asks for no child processes: this test builds and starts the pictor binary; make test (no -short) runs it")
 	}
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "pictor")
