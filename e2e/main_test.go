@@ -25,7 +25,7 @@ import (
 const (
 	token      = "e2e-upload-token-0123456789"
 	signingKey = "k1:e2e-signing-secret-0123456789"
-	corpus     = "../../shared/corpus"
+	corpus     = "../testdata/corpus"
 )
 
 var bin string // the built pictor binary

@@ -75,7 +75,7 @@ func (h *harness) vkey(opts, key string) string {
 	if err != nil {
 		h.t.Fatal(err)
 	}
-	src, _ := format.FromExt(key[strings.LastIndexByte(key, '.')+1:])
+	src, _ := format.FromKey(key)
 	return transform.VariantKey(o, key, transform.Negotiate(o, src, nil, false))
 }
 

@@ -68,7 +68,7 @@ func (s *Server) startEager(key string, list []eagerVariant) []string {
 	if len(list) == 0 {
 		return nil
 	}
-	src, _ := format.FromExt(key[strings.LastIndexByte(key, '.')+1:])
+	src, _ := format.FromKey(key)
 	var (
 		paths []string
 		reqs  []transform.Request

@@ -19,7 +19,7 @@ func (s *Server) handleOriginal(ctx *fasthttp.RequestCtx, rawKey []byte) {
 		s.fail(ctx, errNotFound)
 		return
 	}
-	f, _ := format.FromExt(key[strings.LastIndexByte(key, '.')+1:])
+	f, _ := format.FromKey(key)
 	etag, digest := originalTags(key)
 	h := &ctx.Response.Header
 	set := func(size int64) {

@@ -530,7 +530,7 @@ func TestOriginals(t *testing.T) {
 
 func TestInfo(t *testing.T) {
 	h := newHarness(t, harnessOpts{})
-	key := h.uploadKey("../../shared/corpus/exif-orientation/Landscape_6.jpg")
+	key := h.uploadKey("../testdata/corpus/exif-orientation/Landscape_6.jpg")
 	wantError(t, h.get("/info/"+key), 401)
 	r := h.get("/info/"+key, "Authorization: Bearer "+testToken)
 	var info infoResponse

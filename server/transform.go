@@ -89,7 +89,7 @@ func (s *Server) variantPath(rest []byte) (raw string, o options.Options, key st
 // negotiate decides a request's output format and quality from the
 // options, the original's format (from its key) and the request headers.
 func (s *Server) negotiate(ctx *fasthttp.RequestCtx, o options.Options, key string) transform.Output {
-	src, _ := format.FromExt(key[strings.LastIndexByte(key, '.')+1:])
+	src, _ := format.FromKey(key)
 	return transform.Negotiate(o, src,
 		ctx.Request.Header.Peek(fasthttp.HeaderAccept),
 		bytes.Equal(ctx.Request.Header.Peek("Save-Data"), []byte("on")))

@@ -278,7 +278,7 @@ func TestProcessErrors(t *testing.T) {
 // survive from a source that had them.
 func TestMetadataStripped(t *testing.T) {
 	p := newProcessor(t)
-	src := readFile(t, "../../shared/corpus/exif-orientation/Landscape_6.jpg")
+	src := readFile(t, "../testdata/corpus/exif-orientation/Landscape_6.jpg")
 	if h, _ := vips.Probe(src); h.Orientation != 6 {
 		t.Fatalf("source orientation %d, want 6", h.Orientation)
 	}

@@ -9,6 +9,7 @@ package format
 import (
 	"bytes"
 	"errors"
+	"strings"
 )
 
 // Format is an image format. The zero value, Unknown, means "not chosen" in
@@ -98,6 +99,16 @@ func FromExt(ext string) (Format, bool) {
 		}
 	}
 	return Unknown, false
+}
+
+// FromKey returns the format of an original from its key's extension
+// ("<digest>.jpg"); false when the key has no known extension.
+func FromKey(key string) (Format, bool) {
+	i := strings.LastIndexByte(key, '.')
+	if i < 0 {
+		return Unknown, false
+	}
+	return FromExt(key[i+1:])
 }
 
 // Sniff recognises an allowed image format from the first bytes of a file.

@@ -224,8 +224,8 @@ func TestNames(t *testing.T) {
 	}
 }
 
-// corpus is the shared test-image corpus, outside the repository.
-const corpus = "../../../shared/corpus"
+// corpus is the test-image corpus (PngSuite, EXIF orientation set) in testdata.
+const corpus = "../../testdata/corpus"
 
 // TestSniffCorpus sniffs the first SniffLen bytes of real files, the way
 // the upload path sees them.

@@ -8,9 +8,9 @@ import (
 	"testing"
 )
 
-// corpus is /work/shared/corpus, reached from this package's directory
-// (transform/vips in the repository at /work/main).
-var corpus = filepath.Join("..", "..", "..", "shared", "corpus")
+// corpus is the repository's testdata/corpus (PngSuite, EXIF orientation
+// set, with their licences), reached from this package's directory.
+var corpus = filepath.Join("..", "..", "testdata", "corpus")
 
 func TestMain(m *testing.M) {
 	if err := Startup(DefaultConfig()); err != nil {
