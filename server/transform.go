@@ -3,7 +3,6 @@ package server
 import (
 	"bytes"
 	"context"
-	"strings"
 	"time"
 
 	"github.com/pictorhq/pictor/cache"
