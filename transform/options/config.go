@@ -72,11 +72,6 @@ func (c Config) Validate() error {
 // descriptive name, short enough to keep URLs readable.
 const maxNameLen = 32
 
-// presetForbidden are the components a preset may not carry: t_ would
-// nest presets, and s_, exp_ and kid_ belong to one signed URL, not to a
-// reusable set of options.
-var presetForbidden = map[string]bool{"t": true, "s": true, "exp": true, "kid": true}
-
 // compile validates c and splits every preset into its components once, so
 // that Parse only merges them.
 func (c Config) compile() (map[string]compiledPreset, error) {
@@ -110,7 +105,9 @@ func (c Config) compile() (map[string]compiledPreset, error) {
 			return nil, fmt.Errorf("options: preset %q: %w", p.Name, err)
 		}
 		for _, cp := range comps {
-			if presetForbidden[cp.name] {
+			// t_ would nest presets; s_, exp_ and kid_ belong to one
+			// signed URL, not to a reusable set of options.
+			if cp.opt.role != pixels {
 				return nil, fmt.Errorf("options: preset %q: %s_ is not allowed in a preset", p.Name, cp.name)
 			}
 		}
@@ -212,9 +209,6 @@ func ParseDimensions(s string) ([]int, error) {
 	slices.Sort(out)
 	return slices.Compact(out), nil
 }
-
-// ErrEmpty is returned by Parse for an empty options string.
-var ErrEmpty = errors.New("options: empty")
 
 // sortedPresets lists presets by name.
 func sortedPresets(m map[string]compiledPreset) []Preset {

@@ -12,6 +12,12 @@
 // variant: the signature (package sign) is computed over
 // Options.Unsigned().String() and the cache key over Options.Variant().String().
 //
+// The grammar is one table (grammar.go): each option is a row with its
+// name, how its value parses and prints, its bounds, the rule that ties it
+// to other options, and its role for presets and presets-only mode. Parse,
+// Append, Config.Validate and presets-only mode all read the table, so
+// adding an option is adding a row.
+//
 // Every value has exactly one accepted spelling, so the canonical form is
 // not only the printed form but the only form that parses to a given
 // struct field for field:

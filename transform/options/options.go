@@ -1,10 +1,6 @@
 package options
 
-import (
-	"strconv"
-
-	"github.com/pictorhq/pictor/transform/format"
-)
+import "github.com/pictorhq/pictor/transform/format"
 
 // Crop is the resize mode chosen with c_.
 type Crop uint8
@@ -127,110 +123,24 @@ func (o Options) String() string {
 // key work in a stack buffer.
 func (o Options) Append(b []byte) []byte {
 	start := len(b)
-	name := func(n string) {
+	for i := range grammar {
+		opt := &grammar[i]
+		if opt.print == nil {
+			continue
+		}
+		v := opt.print(o)
+		if v.kind == unset {
+			continue
+		}
 		if len(b) > start {
 			b = append(b, ',')
 		}
-		b = append(b, n...)
+		b = append(b, opt.name...)
 		b = append(b, '_')
-	}
-	if o.Width != 0 {
-		name("w")
-		b = strconv.AppendInt(b, int64(o.Width), 10)
-	}
-	if o.Height != 0 {
-		name("h")
-		b = strconv.AppendInt(b, int64(o.Height), 10)
-	}
-	if o.Crop != Fit {
-		name("c")
-		b = append(b, o.Crop.String()...)
-	}
-	if o.Gravity != Center {
-		name("g")
-		b = append(b, o.Gravity.String()...)
-	}
-	if o.X != 0 {
-		name("x")
-		b = strconv.AppendInt(b, int64(o.X), 10)
-	}
-	if o.Y != 0 {
-		name("y")
-		b = strconv.AppendInt(b, int64(o.Y), 10)
-	}
-	if o.DPR != 0 && o.DPR != 1 {
-		name("dpr")
-		b = appendDecimal(b, o.DPR)
-	}
-	switch {
-	case o.FormatAuto:
-		name("f")
-		b = append(b, "auto"...)
-	case o.Format != format.Unknown:
-		name("f")
-		b = append(b, o.Format.String()...)
-	}
-	switch {
-	case o.QualityAuto:
-		name("q")
-		b = append(b, "auto"...)
-	case o.Quality != 0:
-		name("q")
-		b = strconv.AppendInt(b, int64(o.Quality), 10)
-	}
-	if o.HasBackground {
-		name("b")
-		b = o.Background.append(b)
-	}
-	if o.Blur != 0 || o.Grayscale || o.Sharpen {
-		name("e")
-		b = o.appendEffects(b)
-	}
-	if o.Expires != 0 {
-		name("exp")
-		b = strconv.AppendInt(b, o.Expires, 10)
-	}
-	if o.KeyID != "" {
-		name("kid")
-		b = append(b, o.KeyID...)
-	}
-	if o.Signature != "" {
-		name("s")
-		b = append(b, o.Signature...)
+		b = v.append(b)
 	}
 	return b
 }
-
-// appendEffects appends the e_ value in the fixed order blur, grayscale,
-// sharpen: the pipeline applies effects in its own order, so the URL's
-// order carries no meaning and must not split the cache.
-func (o Options) appendEffects(b []byte) []byte {
-	start := len(b)
-	sep := func() {
-		if len(b) > start {
-			b = append(b, ':')
-		}
-	}
-	if o.Blur != 0 {
-		b = append(b, "blur:"...)
-		b = appendDecimal(b, o.Blur)
-	}
-	if o.Grayscale {
-		sep()
-		b = append(b, "grayscale"...)
-	}
-	if o.Sharpen {
-		sep()
-		b = append(b, "sharpen"...)
-	}
-	return b
-}
-
-// formatDecimal is the one spelling of a decimal value; parseDecimal
-// accepts nothing else.
-func formatDecimal(v float64) string { return string(appendDecimal(nil, v)) }
-
-func appendDecimal(b []byte, v float64) []byte { return strconv.AppendFloat(b, v, 'f', -1, 64) }
 
 // Unsigned returns o without its signature: what package sign signs.
 func (o Options) Unsigned() Options {
