@@ -8,14 +8,15 @@
 //
 //	<dir>/originals/3f/9a/3f9a0c…e1.jpg
 //
-// where the name is the key: the lowercase hex of the first 16 bytes of the
-// SHA-256 of the bytes, a dot, and the extension. Identical bytes always get
+// where the name is the key: the lowercase hex of the SHA-256 of the bytes
+// (64 digits), a dot, and the extension. Identical bytes always get
 // the same key, so uploading twice stores once. A crash at any point leaves
 // either no original or a complete one, never half of one; at worst a stale
 // temporary file, which Open sweeps away.
 //
 // Keys come from URLs, so they are untrusted. ValidKey checks a key against
-// ^[0-9a-f]{32,64}\.(jpg|png|webp|gif|avif)$ before any file system access,
+// ^[0-9a-f]{32,64}\.(jpg|png|webp|gif|avif)$ (the grammar of package keys,
+// shared with the disk cache) before any file system access,
 // and every access goes through an os.Root opened on the data directory, so
 // even a symbolic link planted inside the tree cannot make a read or a write
 // leave it.

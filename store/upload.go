@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"sync"
 	"syscall"
+
+	"github.com/pictorhq/pictor/internal/keys"
 )
 
 // HeadLen is how many leading bytes Head keeps: enough for the magic-byte
@@ -133,7 +135,7 @@ func (u *Upload) Commit(ext string) (Object, error) {
 		u.Abort()
 		return Object{}, ErrTooLarge
 	}
-	if !validExt(ext) {
+	if !keys.ValidExt(ext) {
 		u.Abort()
 		return Object{}, ErrInvalidKey
 	}
