@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/pictorhq/pictor/internal/keys"
 )
 
 // crashDirEnv names the directory TestDiskCrashChild writes into; the
@@ -240,7 +242,7 @@ func plantDamage(t *testing.T, dir string, files map[string]int64) map[string]bo
 // isEntryPath reports whether rel looks like <shard>/<orig>/<entry name>.
 func isEntryPath(rel string) bool {
 	parts := strings.Split(rel, "/")
-	if len(parts) != 3 || !isShard(parts[0]) || !validOrigKey(parts[1]) {
+	if len(parts) != 3 || !isShard(parts[0]) || !keys.Valid(parts[1]) {
 		return false
 	}
 	_, _, ok := parseDiskName(parts[2])
