@@ -45,15 +45,14 @@ type App struct {
 }
 
 // New builds every part from cfg. On error, what was built is released.
-func New(cfg Config) (a *App, err error) {
-	a = &App{cfg: cfg, log: cfg.Logger, registry: prometheus.NewRegistry()}
+func New(cfg Config) (_ *App, err error) {
+	a := &App{cfg: cfg, log: cfg.Logger, registry: prometheus.NewRegistry()}
 	if a.log == nil {
 		a.log = slog.New(slog.DiscardHandler)
 	}
 	defer func() {
 		if err != nil {
 			a.Close()
-			a = nil
 		}
 	}()
 	if err := vips.Startup(cfg.Vips); err != nil {
