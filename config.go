@@ -1,12 +1,21 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
+	"log/slog"
 	"os"
+	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/pictorhq/pictor/server"
+	"github.com/pictorhq/pictor/transform/device"
+	"github.com/pictorhq/pictor/transform/options"
+	"github.com/pictorhq/pictor/transform/sign"
 )
 
 // setting is one configuration value: a flag, its PICTOR_* variable and a
@@ -16,6 +25,9 @@ import (
 type setting struct {
 	name, env, def, usage string
 	set                   func(string) error
+	// check, when not nil, tests the final value; its error names no
+	// variable (check adds it).
+	check func() error
 }
 
 // bind registers settings on fs. Each setting's default goes through its
@@ -68,13 +80,18 @@ func boolVar(p *bool) func(string) error {
 	}
 }
 
-func intVar(p *int) func(string) error {
+// intVar sets one or more fields to an integer: one setting may feed
+// several packages (the largest dimension bounds both the URL grammar and
+// the pipeline's output).
+func intVar(ps ...*int) func(string) error {
 	return func(v string) error {
 		n, err := strconv.Atoi(v)
 		if err != nil {
 			return fmt.Errorf("not an integer: %q", v)
 		}
-		*p = n
+		for _, p := range ps {
+			*p = n
+		}
 		return nil
 	}
 }
@@ -145,4 +162,134 @@ func pixelsVar(p *int64) func(string) error {
 		*p = int64(f * mult)
 		return nil
 	}
+}
+
+// dataDirVar sets the data directory, and the disk tier's directory under
+// it: originals/ and cache/ share one root, which Nginx aliases.
+func dataDirVar(dir, cacheDir *string) func(string) error {
+	return func(v string) error {
+		*dir, *cacheDir = v, filepath.Join(v, "cache")
+		return nil
+	}
+}
+
+func keysVar(p *[]sign.Key) func(string) error {
+	return func(v string) (err error) {
+		*p, err = sign.ParseKeys(v)
+		return err
+	}
+}
+
+func presetsVar(p *map[string]options.Preset) func(string) error {
+	return func(v string) (err error) {
+		*p, err = options.ParsePresets(v)
+		return err
+	}
+}
+
+func dimensionsVar(p *[]int) func(string) error {
+	return func(v string) (err error) {
+		*p, err = options.ParseDimensions(v)
+		return err
+	}
+}
+
+func modeVar(p *device.Mode) func(string) error {
+	return func(v string) error { *p = device.Mode(v); return nil }
+}
+
+// The checks below run once every setting has its final value (default,
+// environment, then flag); load reports a failure as "PICTOR_X: reason",
+// in the operator's terms rather than a Go field's.
+
+func nonEmpty(p *string) func() error {
+	return func() error {
+		if *p == "" {
+			return errors.New("must not be empty")
+		}
+		return nil
+	}
+}
+
+func atLeast[T int | int64 | time.Duration](p *T, n T) func() error {
+	return func() error {
+		if *p < n {
+			return fmt.Errorf("must be >= %v", n)
+		}
+		return nil
+	}
+}
+
+func positive(p *time.Duration) func() error {
+	return func() error {
+		if *p <= 0 {
+			return errors.New("must be > 0")
+		}
+		return nil
+	}
+}
+
+func within(p *int, lo, hi int) func() error {
+	return func() error {
+		if *p < lo || *p > hi {
+			return fmt.Errorf("must be from %d to %d", lo, hi)
+		}
+		return nil
+	}
+}
+
+func oneOf[T ~string](p *T, vals ...T) func() error {
+	return func() error {
+		if slices.Contains(vals, *p) {
+			return nil
+		}
+		want := make([]string, len(vals))
+		for i, v := range vals {
+			want[i] = string(v)
+		}
+		return fmt.Errorf("%q: want %s", *p, strings.Join(want, ", "))
+	}
+}
+
+// tokensLong refuses short bearer tokens: a token is a password.
+func tokensLong(p *[]string) func() error {
+	return func() error {
+		for _, t := range *p {
+			if len(t) < 16 {
+				return errors.New("each token must have at least 16 characters")
+			}
+		}
+		return nil
+	}
+}
+
+// accelPrefix checks the Nginx location, which matters only when
+// X-Accel-Redirect is on.
+func accelPrefix(c *server.Config) func() error {
+	return func() error {
+		if c.AccelRedirect && (!strings.HasPrefix(c.AccelPrefix, "/") || !strings.HasSuffix(c.AccelPrefix, "/")) {
+			return fmt.Errorf("%q: must start and end with /", c.AccelPrefix)
+		}
+		return nil
+	}
+}
+
+func logLevel(p *string) func() error {
+	return func() error {
+		var l slog.Level
+		return l.UnmarshalText([]byte(*p))
+	}
+}
+
+// check runs every setting's check.
+func check(settings []setting) error {
+	for _, s := range settings {
+		if s.check == nil {
+			continue
+		}
+		if err := s.check(); err != nil {
+			return fmt.Errorf("%s: %w", s.env, err)
+		}
+	}
+	return nil
 }

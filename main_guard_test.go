@@ -28,16 +28,16 @@ func TestGuardSettings(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := []int{320, 640, 1920}; !reflect.DeepEqual(c.options.AllowedWidths, want) {
-		t.Errorf("AllowedWidths = %v, want %v", c.options.AllowedWidths, want)
+	if want := []int{320, 640, 1920}; !reflect.DeepEqual(c.app.Options.AllowedWidths, want) {
+		t.Errorf("AllowedWidths = %v, want %v", c.app.Options.AllowedWidths, want)
 	}
-	if want := []int{100, 200}; !reflect.DeepEqual(c.options.AllowedHeights, want) {
-		t.Errorf("AllowedHeights = %v, want %v", c.options.AllowedHeights, want)
+	if want := []int{100, 200}; !reflect.DeepEqual(c.app.Options.AllowedHeights, want) {
+		t.Errorf("AllowedHeights = %v, want %v", c.app.Options.AllowedHeights, want)
 	}
-	if !c.options.PresetsOnly {
+	if !c.app.Options.PresetsOnly {
 		t.Error("PICTOR_PRESETS_ONLY=on not applied")
 	}
-	if err := c.options.Validate(); err != nil {
+	if err := c.app.Options.Validate(); err != nil {
 		t.Errorf("Validate() = %v", err)
 	}
 

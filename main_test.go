@@ -47,23 +47,23 @@ func TestLoadDefaultsEnvAndFlags(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.server.Timeout != 4*time.Second {
-		t.Errorf("flag did not override env: timeout %v", c.server.Timeout)
+	if c.app.Server.Timeout != 4*time.Second {
+		t.Errorf("flag did not override env: timeout %v", c.app.Server.Timeout)
 	}
-	if c.transform.MaxPixels != 12_000_000 {
-		t.Errorf("MaxPixels = %d", c.transform.MaxPixels)
+	if c.app.Transform.MaxPixels != 12_000_000 {
+		t.Errorf("MaxPixels = %d", c.app.Transform.MaxPixels)
 	}
-	if len(c.server.UploadTokens) != 2 || c.server.UploadTokens[1] != "tok-b-0123456789abcdef" {
-		t.Errorf("UploadTokens = %q", c.server.UploadTokens)
+	if len(c.app.Server.UploadTokens) != 2 || c.app.Server.UploadTokens[1] != "tok-b-0123456789abcdef" {
+		t.Errorf("UploadTokens = %q", c.app.Server.UploadTokens)
 	}
-	if !c.server.AccelRedirect {
+	if !c.app.Server.AccelRedirect {
 		t.Error("PICTOR_ACCEL_REDIRECT=on not applied")
 	}
-	if p, ok := c.options.Presets["thumb"]; !ok || !p.Public {
-		t.Errorf("presets = %+v", c.options.Presets)
+	if p, ok := c.app.Options.Presets["thumb"]; !ok || !p.Public {
+		t.Errorf("presets = %+v", c.app.Options.Presets)
 	}
-	if c.server.Listen != "127.0.0.1:8081" || c.store.Dir != "./data" || c.memory.MaxBytes != 512<<20 {
-		t.Errorf("defaults not applied: listen %q dir %q memory %d", c.server.Listen, c.store.Dir, c.memory.MaxBytes)
+	if c.app.Server.Listen != "127.0.0.1:8081" || c.app.Store.Dir != "./data" || c.app.Memory.MaxBytes != 512<<20 {
+		t.Errorf("defaults not applied: listen %q dir %q memory %d", c.app.Server.Listen, c.app.Store.Dir, c.app.Memory.MaxBytes)
 	}
 }
 
@@ -149,5 +149,56 @@ func TestSignSrcsetCommand(t *testing.T) {
 	}
 	if err := signCmd([]string{"/srcset/" + key + "?w=0"}, &bytes.Buffer{}); err == nil {
 		t.Error("sign with ?w=0 succeeded, want an error")
+	}
+}
+
+// A setting out of range is refused at start-up with the variable an
+// operator sets, never a Go field.
+func TestLoadErrorsNameTheVariable(t *testing.T) {
+	for _, tt := range []struct{ env, val, want string }{
+		{"PICTOR_MAX_UPLOAD_BYTES", "0", "PICTOR_MAX_UPLOAD_BYTES: must be >= 1"},
+		{"PICTOR_MAX_DIMENSION", "0", "PICTOR_MAX_DIMENSION: must be >= 1"},
+		{"PICTOR_TIMEOUT", "0s", "PICTOR_TIMEOUT: must be > 0"},
+		{"PICTOR_DRAIN_TIMEOUT", "-1s", "PICTOR_DRAIN_TIMEOUT: must be > 0"},
+		{"PICTOR_WORKERS", "0", "PICTOR_WORKERS: must be >= 1"},
+		{"PICTOR_QUEUE", "-1", "PICTOR_QUEUE: must be >= 0"},
+		{"PICTOR_GPU_QUEUE", "0", "PICTOR_GPU_QUEUE: must be >= 1"},
+		{"PICTOR_GPU_STREAMS", "65", "PICTOR_GPU_STREAMS: must be from 1 to 64"},
+		{"PICTOR_GPU", "sometimes", `PICTOR_GPU: "sometimes": want off, auto, require`},
+		{"PICTOR_SIGNATURE_LENGTH", "4", "PICTOR_SIGNATURE_LENGTH: must be from 8 to 43"},
+		{"PICTOR_UPLOAD_TOKENS", "short", "PICTOR_UPLOAD_TOKENS: each token must have at least 16 characters"},
+		{"PICTOR_VIPS_CONCURRENCY", "0", "PICTOR_VIPS_CONCURRENCY: must be >= 1"},
+		{"PICTOR_LOG_FORMAT", "xml", `PICTOR_LOG_FORMAT: "xml": want text, json`},
+		{"PICTOR_DATA_DIR", "", "PICTOR_DATA_DIR: must not be empty"},
+		{"PICTOR_MAX_PIXELS", "0", "PICTOR_MAX_PIXELS="},
+	} {
+		t.Run(tt.env, func(t *testing.T) {
+			t.Setenv(tt.env, tt.val)
+			_, _, err := load("serve", nil, &bytes.Buffer{})
+			if err == nil || !strings.HasPrefix(err.Error(), tt.want) {
+				t.Errorf("%s=%q: load = %v, want %q", tt.env, tt.val, err, tt.want)
+			}
+		})
+	}
+	// A flag is checked the same way.
+	if _, _, err := load("serve", []string{"-workers", "0"}, &bytes.Buffer{}); err == nil || err.Error() != "PICTOR_WORKERS: must be >= 1" {
+		t.Errorf("-workers 0: load = %v", err)
+	}
+}
+
+// Settings that feed more than one package are set once.
+func TestLoadSharedSettings(t *testing.T) {
+	c, _, err := load("serve", []string{"-data-dir", "/srv/pictor", "-max-dimension", "4000", "-gpu", "off"}, &bytes.Buffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.app.Store.Dir != "/srv/pictor" || c.app.Disk.Dir != "/srv/pictor/cache" {
+		t.Errorf("data dir %q, disk dir %q", c.app.Store.Dir, c.app.Disk.Dir)
+	}
+	if c.app.Options.MaxDimension != 4000 || c.app.Transform.MaxDimension != 4000 {
+		t.Errorf("max dimension: options %d, transform %d", c.app.Options.MaxDimension, c.app.Transform.MaxDimension)
+	}
+	if c.app.Device.Mode != "off" {
+		t.Errorf("gpu mode %q", c.app.Device.Mode)
 	}
 }

@@ -89,7 +89,7 @@ func testTier(t *testing.T, newTier func(t *testing.T) Tier) {
 			if !c.Set(suiteOrig(i), suiteVkey(i), want) {
 				t.Fatalf("Set(%d bytes) = false on an empty tier", size)
 			}
-			c.Wait()
+			settle(c)
 			got, ok := c.Get(suiteVkey(i))
 			if !ok {
 				t.Fatalf("Get after Set of %d bytes missed", size)
@@ -105,7 +105,7 @@ func testTier(t *testing.T, newTier func(t *testing.T) Tier) {
 			t.Errorf("Get on an empty tier = %v, true; want a miss", e)
 		}
 		c.Set(suiteOrig(0), suiteVkey(0), suiteEntry(0, 0, 100))
-		c.Wait()
+		settle(c)
 		if e, ok := c.Get(suiteVkey(1)); ok {
 			t.Errorf("Get of a key never set = %v, true; want a miss", e)
 		}
@@ -115,11 +115,11 @@ func testTier(t *testing.T, newTier func(t *testing.T) Tier) {
 		c := newTier(t)
 		v1, v2 := suiteEntry(0, 1, 3000), suiteEntry(0, 2, 5000)
 		c.Set(suiteOrig(0), suiteVkey(0), v1)
-		c.Wait()
+		settle(c)
 		if !c.Set(suiteOrig(0), suiteVkey(0), v2) {
 			t.Fatal("Set of a replacement = false")
 		}
-		c.Wait()
+		settle(c)
 		got, ok := c.Get(suiteVkey(0))
 		if !ok {
 			t.Fatal("Get after replacing missed")
@@ -138,10 +138,10 @@ func testTier(t *testing.T, newTier func(t *testing.T) Tier) {
 				t.Fatalf("Set(variant %d) = false", v)
 			}
 		}
-		c.Wait()
+		settle(c)
 		c.Purge(suiteOrig(0))
 		c.Purge(suiteOrig(7)) // never stored: nothing happens
-		c.Wait()
+		settle(c)
 		for v := range want {
 			got, ok := c.Get(suiteVkey(v))
 			switch {
@@ -155,7 +155,7 @@ func testTier(t *testing.T, newTier func(t *testing.T) Tier) {
 		}
 		// A purged original can have variants again.
 		c.Set(suiteOrig(0), suiteVkey(0), want[0])
-		c.Wait()
+		settle(c)
 		if _, ok := c.Get(suiteVkey(0)); !ok {
 			t.Error("Get after setting a variant of a purged original again missed")
 		}
@@ -199,12 +199,12 @@ func testTier(t *testing.T, newTier func(t *testing.T) Tier) {
 			})
 		}
 		wg.Wait()
-		c.Wait()
+		settle(c)
 		// Once the writers are done, a fresh Set wins.
 		for v := range variants {
 			c.Set(suiteOrig(v%4), suiteVkey(v), all[v][0])
 		}
-		c.Wait()
+		settle(c)
 		for v := range variants {
 			if got, ok := c.Get(suiteVkey(v)); !ok {
 				t.Errorf("Get(variant %d) after the final Set missed", v)
@@ -224,7 +224,7 @@ func testTier(t *testing.T, newTier func(t *testing.T) Tier) {
 			want[i] = suiteEntry(i, 0, 1+i*8)
 			c.Set(suiteOrig(i%50), suiteVkey(i), want[i])
 		}
-		c.Wait()
+		settle(c)
 		for i := range want {
 			got, ok := c.Get(suiteVkey(i))
 			if !ok {

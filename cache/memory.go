@@ -93,6 +93,9 @@ func entryCost(e *Entry) int64 {
 	return int64(cap(e.Body)) + entryOverhead
 }
 
+// Enabled reports whether the tier holds anything (MaxBytes > 0).
+func (m *Memory) Enabled() bool { return m.c != nil }
+
 // Get returns the entry for the variant key vkey. A hit allocates nothing.
 func (m *Memory) Get(vkey string) (*Entry, bool) {
 	if m.c == nil {
@@ -109,7 +112,7 @@ func (m *Memory) Get(vkey string) (*Entry, bool) {
 // and reports whether it was accepted for admission; false means it was
 // dropped (tier disabled, nil entry, or the insert buffer full under
 // contention). Even when true, the policy may still decline it, and it is
-// not visible to Get until processed (see Wait).
+// not visible to Get until ristretto has applied it, shortly after.
 func (m *Memory) Set(orig, vkey string, e *Entry) bool {
 	if m.c == nil || e == nil {
 		return false
@@ -150,13 +153,6 @@ func (m *Memory) Purge(orig string) {
 	m.mu.Unlock()
 	for vkey := range vs {
 		m.c.Del(vkey)
-	}
-}
-
-// Wait blocks until every Set so far has been applied. For tests.
-func (m *Memory) Wait() {
-	if m.c != nil {
-		m.c.Wait()
 	}
 }
 

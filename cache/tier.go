@@ -2,7 +2,9 @@ package cache
 
 // Tier is what each variant tier (Memory, Disk) and the tiered cache
 // (Tiered) offer. One conformance suite, conformance_test.go, runs against
-// every implementation.
+// every implementation. A Set may become visible to Get a little later
+// (Memory and Tiered apply it in the background); the tests wait for it
+// through export_test.go, so no production type carries a test hook.
 type Tier interface {
 	// Get returns the entry stored under the variant key vkey. An entry is
 	// never returned unless its bytes match its ETag and Content-Digest.
@@ -13,8 +15,6 @@ type Tier interface {
 	Set(orig, vkey string, e *Entry) bool
 	// Purge removes every variant made from orig.
 	Purge(orig string)
-	// Wait blocks until every Set so far is visible to Get. For tests.
-	Wait()
 }
 
 var _ Tier = (*Memory)(nil)

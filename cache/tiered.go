@@ -73,12 +73,12 @@ type Tiered struct {
 
 	jobs chan tieredJob
 	wg   sync.WaitGroup // the writer
-	busy sync.WaitGroup // queued jobs not yet done, for Wait
+	busy sync.WaitGroup // queued jobs not yet done, for the tests' Wait
 
-	mu       sync.RWMutex // held shared across a Set, exclusively by Purge
-	epoch    uint64       // Purge calls so far
-	purgedAt map[string]uint64
-	closed   bool
+	mu     sync.RWMutex // held shared across a Set, exclusively by Purge
+	epoch  uint64       // Purge calls so far
+	purges purgeMarks
+	closed bool
 
 	dropped  atomic.Uint64
 	promoted atomic.Uint64
@@ -99,7 +99,7 @@ func NewTiered(cfg TieredConfig, mem *Memory, disk DiskTier) (*Tiered, error) {
 	if mem == nil {
 		return nil, errors.New("cache: NewTiered needs a memory tier (it may be disabled)")
 	}
-	t := &Tiered{mem: mem, disk: disk, purgedAt: make(map[string]uint64)}
+	t := &Tiered{mem: mem, disk: disk, purges: newPurgeMarks(maxPurgeMarks)}
 	if disk != nil {
 		t.jobs = make(chan tieredJob, cfg.WriteQueue)
 		t.wg.Add(1)
@@ -125,7 +125,7 @@ func (t *Tiered) Lookup(orig, vkey string, locate bool) (Hit, bool) {
 		if !ok {
 			return Hit{}, false
 		}
-		if t.mem.c != nil {
+		if t.mem.Enabled() {
 			t.enqueue(tieredJob{orig: orig, vkey: vkey, since: noCheck})
 		}
 		return Hit{Entry: meta, Level: LevelDisk, Path: rel}, true
@@ -172,7 +172,7 @@ func (t *Tiered) SetSince(orig, vkey string, e *Entry, epoch uint64) bool {
 		return false
 	}
 	ok := t.setMemory(orig, vkey, e, epoch)
-	if t.disk != nil && t.enqueue(tieredJob{orig: orig, vkey: vkey, e: e, since: epoch}) && t.mem.c == nil {
+	if t.disk != nil && t.enqueue(tieredJob{orig: orig, vkey: vkey, e: e, since: epoch}) && !t.mem.Enabled() {
 		ok = true
 	}
 	return ok
@@ -180,8 +180,7 @@ func (t *Tiered) SetSince(orig, vkey string, e *Entry, epoch uint64) bool {
 
 // stale reports whether orig was purged after epoch; t.mu is held.
 func (t *Tiered) stale(orig string, epoch uint64) bool {
-	at, ok := t.purgedAt[orig]
-	return ok && epoch != noCheck && at > epoch
+	return epoch != noCheck && t.purges.after(orig, epoch)
 }
 
 func (t *Tiered) setMemory(orig, vkey string, e *Entry, epoch uint64) bool {
@@ -245,20 +244,11 @@ func (t *Tiered) run(j tieredJob) {
 func (t *Tiered) Purge(orig string) {
 	t.mu.Lock()
 	t.epoch++
-	t.purgedAt[orig] = t.epoch
+	t.purges.mark(orig, t.epoch)
 	t.mu.Unlock()
 	t.mem.Purge(orig)
 	if t.disk != nil {
 		t.disk.Purge(orig)
-	}
-}
-
-// Wait blocks until every Set and promotion so far is visible. For tests.
-func (t *Tiered) Wait() {
-	t.busy.Wait()
-	t.mem.Wait()
-	if t.disk != nil {
-		t.disk.Wait()
 	}
 }
 

@@ -184,3 +184,34 @@ func TestTieredQueueFullDrops(t *testing.T) {
 		t.Error("NewTiered(nil memory) = nil error")
 	}
 }
+
+// Each DELETE leaves a purge mark; the marks are bounded, and a render
+// older than every remembered mark is refused rather than risk storing a
+// variant of a deleted original.
+func TestTieredPurgeMarksBounded(t *testing.T) {
+	mem := newTestMemory(t, 64<<20)
+	tc := newTestTiered(t, mem, nil)
+	old := tc.Epoch()
+	for i := range 3 * maxPurgeMarks {
+		tc.Purge(suiteOrig(i))
+	}
+	tc.mu.RLock()
+	n := tc.purges.len()
+	tc.mu.RUnlock()
+	if n > maxPurgeMarks {
+		t.Errorf("%d purge marks after %d purges, want at most %d", n, 3*maxPurgeMarks, maxPurgeMarks)
+	}
+	// A render from before the forgotten purges: refused.
+	if tc.SetSince(suiteOrig(1), suiteVkey(1), suiteEntry(1, 0, 100), old) {
+		t.Error("SetSince with an epoch older than every remembered purge = true, want false")
+	}
+	// A render from before the last purge of its original: refused.
+	last := 3*maxPurgeMarks - 1
+	if tc.SetSince(suiteOrig(last), suiteVkey(2), suiteEntry(2, 0, 100), tc.Epoch()-1) {
+		t.Error("SetSince of a variant purged since = true, want false")
+	}
+	// A render from now: stored.
+	if !tc.SetSince(suiteOrig(1), suiteVkey(3), suiteEntry(3, 0, 100), tc.Epoch()) {
+		t.Error("SetSince from the current epoch = false, want true")
+	}
+}

@@ -36,29 +36,17 @@ type readiness struct {
 
 func (s *Server) readyz(ctx *fasthttp.RequestCtx) {
 	r := readiness{Ready: true, Checks: map[string]string{}}
-	check := func(name string, err error) {
+	if s.draining.Load() {
+		r.Ready = false
+		r.Checks["draining"] = errDraining.Error()
+	}
+	for name, c := range s.Ready {
+		status, err := c.Ready()
 		if err != nil {
 			r.Ready = false
-			r.Checks[name] = err.Error()
-			return
+			status = err.Error()
 		}
-		r.Checks[name] = "ok"
-	}
-	if s.draining.Load() {
-		check("draining", errDraining)
-	}
-	check("store", s.Store.Writable())
-	if s.Ready != nil {
-		check("pipeline", s.Ready())
-	}
-	if s.Device != nil {
-		// The state (off, absent, ready, dead) is shown either way; only a
-		// required GPU that is missing or dead makes the server unready.
-		if err := s.Device.Ready(); err != nil {
-			check("device", err)
-		} else {
-			r.Checks["device"] = string(s.Device.State())
-		}
+		r.Checks[name] = status
 	}
 	body, _ := json.Marshal(r)
 	ctx.SetContentType("application/json")

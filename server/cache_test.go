@@ -110,7 +110,7 @@ func TestSrcset(t *testing.T) {
 		}
 		// Each URL is a signed /t/ URL that the cache now answers with
 		// exactly the bytes described.
-		h.srv.Cache.Wait()
+		h.waitStored(v.URL)
 		vr := h.get(v.URL)
 		if vr.status != 200 || vr.header["X-Cache"] != "memory" || len(vr.body) != v.Bytes || vr.header["Content-Digest"] != v.Digest {
 			t.Errorf("GET %s: %v X-Cache %q, %d bytes, digest %q; want a memory hit of %d bytes, digest %q",
@@ -165,8 +165,10 @@ func TestEagerUpload(t *testing.T) {
 	}
 	// The variants are stored after the run: memory first, then the disk
 	// writer, so three entries on disk mean all three are in memory too.
-	waitFor(t, func() bool { return h.srv.Disk.Stats().Entries == 3 })
-	h.srv.Cache.Wait()
+	waitFor(t, func() bool { return h.disk.Stats().Entries == 3 })
+	for _, p := range u.Eager {
+		h.waitStored(p)
+	}
 	for _, p := range u.Eager {
 		if vr := h.get(p); vr.status != 200 || vr.header["X-Cache"] != "memory" {
 			t.Errorf("GET %s after an eager upload: %v X-Cache %q, want a memory hit", p, vr, vr.header["X-Cache"])
@@ -188,7 +190,7 @@ func TestMemoryHitAllocs(t *testing.T) {
 	if r := h.get(path); r.status != 200 {
 		t.Fatal(r)
 	}
-	h.srv.Cache.Wait()
+	h.waitStored(path)
 	handler := h.srv.Handler()
 	var ctx fasthttp.RequestCtx
 	ctx.Request.SetRequestURI(path)
@@ -223,7 +225,7 @@ func TestDiskTier(t *testing.T) {
 	if first.status != 200 || first.header["X-Cache"] != "miss" {
 		t.Fatalf("first GET: %v X-Cache %q", first, first.header["X-Cache"])
 	}
-	h.srv.Cache.Wait()
+	h.waitStored(path)
 	r := h.get(path)
 	if r.status != 200 || r.header["X-Cache"] != "disk" || string(r.body) != string(first.body) ||
 		r.header["Etag"] != first.header["Etag"] || r.header["Content-Digest"] != first.header["Content-Digest"] {
@@ -240,7 +242,7 @@ func TestDiskTier(t *testing.T) {
 	if r := h.do(h.client, "DELETE", "/o/"+key, nil, "Authorization: Bearer "+testToken); r.status != 204 {
 		t.Fatalf("DELETE: %v", r)
 	}
-	if st := h.srv.Disk.Stats(); st.Entries != 0 {
+	if st := h.disk.Stats(); st.Entries != 0 {
 		t.Errorf("%d disk entries left after DELETE of their original", st.Entries)
 	}
 	wantError(t, h.get(path), 404)
@@ -254,7 +256,7 @@ func TestDiskTierAccelRedirect(t *testing.T) {
 	if first.status != 200 || first.header["X-Cache"] != "miss" || len(first.body) == 0 {
 		t.Fatalf("first GET: %v X-Cache %q", first, first.header["X-Cache"])
 	}
-	h.srv.Cache.Wait()
+	h.waitStored(path)
 	r := h.get(path)
 	accel := r.header["X-Accel-Redirect"]
 	if r.status != 200 || r.header["X-Cache"] != "disk" || len(r.body) != 0 || !strings.HasPrefix(accel, "/_pictor/cache/") {

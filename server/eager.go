@@ -18,7 +18,7 @@ const maxEager = 16
 
 // eagerVariant is one variant an upload asks to have made: its options
 // and the options string it was asked for with, from which its URL is
-// written (see VariantPath).
+// written (see sign.Signer.VariantPath).
 type eagerVariant struct {
 	opts options.Options
 	raw  string
@@ -71,13 +71,12 @@ func (s *Server) startEager(key string, list []eagerVariant) []string {
 	src, _ := format.FromKey(key)
 	var (
 		paths []string
-		reqs  []transform.Request
-		vkeys []string
+		jobs  []variantJob
 	)
 	seen := make(map[string]bool)
 	for _, v := range list {
 		o := v.opts
-		path, err := VariantPath(s.Signer, s.Parser, v.raw, o, key)
+		path, err := s.Signer.VariantPath(s.Parser, v.raw, o, key)
 		if err != nil {
 			s.Logger.Warn("eager: cannot sign", "options", o.String(), "err", err)
 			continue
@@ -94,23 +93,19 @@ func (s *Server) startEager(key string, list []eagerVariant) []string {
 				continue
 			}
 			seen[vk] = true
-			reqs = append(reqs, transform.Request{Options: o, Output: out})
-			vkeys = append(vkeys, vk)
+			jobs = append(jobs, variantJob{vk, transform.Request{Options: o, Output: out}})
 		}
 	}
-	if s.Cache == nil || len(reqs) == 0 {
+	if s.Variants == nil || len(jobs) == 0 {
 		return paths
 	}
 	s.inflight.Add(1)
 	go func() {
 		defer s.inflight.Done()
-		es, epoch, err := s.render(time.Now().Add(s.cfg.Timeout), key, reqs)
+		es, err := s.render(time.Now().Add(s.cfg.Timeout), key, jobs)
 		if err != nil {
-			s.Logger.Warn("eager variants not made", "key", key, "variants", len(reqs), "err", err)
+			s.Logger.Warn("eager variants not made", "key", key, "variants", len(jobs), "err", err)
 			return
-		}
-		for i, e := range es {
-			s.Cache.SetSince(key, vkeys[i], e, epoch)
 		}
 		s.Logger.Debug("eager variants made", "key", key, "variants", len(es))
 	}()

@@ -166,7 +166,9 @@ func TestPresetsOnlyServer(t *testing.T) {
 	if len(u.Eager) != 2 {
 		t.Fatalf("eager = %q, want t_card and t_thumb", u.Eager)
 	}
-	h.srv.Cache.Wait()
+	for _, p := range u.Eager {
+		h.waitStored(p)
+	}
 	for _, p := range u.Eager {
 		if !strings.HasPrefix(p, "/t/t_card,s_") && !strings.HasPrefix(p, "/t/t_thumb,s_") {
 			t.Errorf("eager URL %s is not in t_ form", p)

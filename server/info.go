@@ -35,7 +35,7 @@ func (s *Server) handleInfo(ctx *fasthttp.RequestCtx, rawKey []byte) {
 		s.fail(ctx, errNotFound)
 		return
 	}
-	src, err := s.Store.Map(key)
+	src, err := s.Originals.Map(key)
 	if err != nil {
 		s.fail(ctx, err)
 		return

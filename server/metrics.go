@@ -7,14 +7,13 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/pictorhq/pictor/cache"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/valyala/fasthttp"
 )
 
 // metrics are Prometheus collectors from client_golang, registered on the
-// registry main hands in and served on the admin listener.
+// registry app hands in and served on the admin listener.
 type metrics struct {
 	requests  *prometheus.CounterVec   // route, code
 	duration  *prometheus.HistogramVec // route
@@ -28,7 +27,10 @@ type metrics struct {
 	codes [600]string
 }
 
-func newMetrics(reg *prometheus.Registry, s *Server) (*metrics, error) {
+// newMetrics registers the edge's own metrics: requests, the pipeline's
+// time, lookups by tier, uploads. The caches, the device and the worker
+// pool register theirs (their Collectors, added by package app).
+func newMetrics(reg *prometheus.Registry) (*metrics, error) {
 	m := &metrics{
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "pictor_http_requests_total",
@@ -64,103 +66,7 @@ func newMetrics(reg *prometheus.Registry, s *Server) (*metrics, error) {
 	for l := range m.tier {
 		m.tier[l] = m.tiers.WithLabelValues(tierNames[l].(string))
 	}
-	cs := []prometheus.Collector{
-		m.requests, m.duration, m.transform, m.tiers, m.uploads, m.upBytes,
-		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-			Name: "pictor_workers_running",
-			Help: "Transforms holding a worker.",
-		}, func() float64 { return float64(s.Workers.Running()) }),
-		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-			Name: "pictor_workers_waiting",
-			Help: "Admitted transforms waiting for a worker.",
-		}, func() float64 { return float64(s.Workers.Waiting()) }),
-	}
-	if s.Memory != nil {
-		mem := s.Memory
-		cs = append(cs,
-			prometheus.NewCounterFunc(prometheus.CounterOpts{
-				Name: "pictor_memory_cache_hits_total", Help: "Memory tier hits.",
-			}, func() float64 { return float64(mem.Stats().Hits) }),
-			prometheus.NewCounterFunc(prometheus.CounterOpts{
-				Name: "pictor_memory_cache_misses_total", Help: "Memory tier misses.",
-			}, func() float64 { return float64(mem.Stats().Misses) }),
-			prometheus.NewCounterFunc(prometheus.CounterOpts{
-				Name: "pictor_memory_cache_evictions_total", Help: "Memory tier evictions.",
-			}, func() float64 { return float64(mem.Stats().Evictions) }),
-			prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-				Name: "pictor_memory_cache_hit_ratio", Help: "Memory tier hits / lookups since start.",
-			}, func() float64 { return mem.Stats().Ratio }),
-			prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-				Name: "pictor_memory_cache_bytes", Help: "Memory tier bytes charged (bodies and overhead).",
-			}, func() float64 { st := mem.Stats(); return float64(st.CostAdded - st.CostEvicted) }),
-		)
-	}
-	if s.Cache != nil {
-		tc := s.Cache
-		cs = append(cs,
-			prometheus.NewCounterFunc(prometheus.CounterOpts{
-				Name: "pictor_cache_promotions_total", Help: "Disk tier hits copied into memory.",
-			}, func() float64 { return float64(tc.Stats().Promoted) }),
-			prometheus.NewCounterFunc(prometheus.CounterOpts{
-				Name: "pictor_cache_dropped_writes_total", Help: "Disk writes and promotions dropped on a full queue.",
-			}, func() float64 { return float64(tc.Stats().Dropped) }),
-		)
-	}
-	if s.Disk != nil {
-		d := s.Disk
-		stat := func(f func(cache.DiskStats) float64) func() float64 {
-			return func() float64 { return f(d.Stats()) }
-		}
-		cs = append(cs,
-			prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "pictor_disk_cache_hits_total", Help: "Disk tier hits."},
-				stat(func(st cache.DiskStats) float64 { return float64(st.Hits) })),
-			prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "pictor_disk_cache_misses_total", Help: "Disk tier misses."},
-				stat(func(st cache.DiskStats) float64 { return float64(st.Misses) })),
-			prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "pictor_disk_cache_evictions_total", Help: "Disk tier evictions."},
-				stat(func(st cache.DiskStats) float64 { return float64(st.Evictions) })),
-			prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "pictor_disk_cache_corrupt_total", Help: "Disk tier files found corrupt and removed."},
-				stat(func(st cache.DiskStats) float64 { return float64(st.Corrupt) })),
-			prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "pictor_disk_cache_writes_total", Help: "Disk tier entries written."},
-				stat(func(st cache.DiskStats) float64 { return float64(st.Writes) })),
-			prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "pictor_disk_cache_write_errors_total", Help: "Disk tier writes that failed."},
-				stat(func(st cache.DiskStats) float64 { return float64(st.WriteErrors) })),
-			// Declined grows without a write being tried during a full-disk
-			// cooldown: that is how a full disk shows it costs nothing.
-			prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "pictor_disk_cache_declined_total", Help: "Disk tier writes declined without trying (full-disk cooldown, unstorable type, larger than the budget)."},
-				stat(func(st cache.DiskStats) float64 { return float64(st.Declined) })),
-			prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "pictor_disk_cache_bytes", Help: "Disk tier bytes charged (4 KiB blocks)."},
-				stat(func(st cache.DiskStats) float64 { return float64(st.Bytes) })),
-			prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "pictor_disk_cache_entries", Help: "Disk tier entries."},
-				stat(func(st cache.DiskStats) float64 { return float64(st.Entries) })),
-			prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "pictor_disk_cache_hit_ratio", Help: "Disk tier hits / lookups since start."},
-				stat(func(st cache.DiskStats) float64 {
-					if st.Hits+st.Misses == 0 {
-						return 0
-					}
-					return float64(st.Hits) / float64(st.Hits+st.Misses)
-				})),
-		)
-	}
-	if s.Device != nil {
-		cs = append(cs, s.Device.Collectors()...)
-	}
-	if s.Decoded != nil {
-		dc := s.Decoded
-		cs = append(cs,
-			prometheus.NewCounterFunc(prometheus.CounterOpts{
-				Name: "pictor_decode_cache_hits_total", Help: "Variants made from a cached decode.",
-			}, func() float64 { return float64(dc.Stats().Hits) }),
-			prometheus.NewCounterFunc(prometheus.CounterOpts{
-				Name: "pictor_decode_cache_misses_total", Help: "Decoded-original cache misses.",
-			}, func() float64 { return float64(dc.Stats().Misses) }),
-			prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-				Name: "pictor_decode_cache_bytes", Help: "Pixels held by the decoded-original cache.",
-			}, func() float64 { return float64(dc.Stats().Bytes) }),
-		)
-	}
-	cs = append(cs, prometheus.NewCounterFunc(prometheus.CounterOpts{
-		Name: "pictor_decodes_total", Help: "Originals decoded by the pipeline.",
-	}, func() float64 { return float64(s.Processor.Decodes()) }))
+	cs := []prometheus.Collector{m.requests, m.duration, m.transform, m.tiers, m.uploads, m.upBytes}
 	if err := registerAll(reg, cs...); err != nil {
 		return nil, err
 	}

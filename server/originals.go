@@ -32,9 +32,9 @@ func (s *Server) handleOriginal(ctx *fasthttp.RequestCtx, rawKey []byte) {
 		h.SetContentType(f.ContentType())
 	}
 	if s.cfg.AccelRedirect {
-		rel, err := s.Store.RelPath(key)
+		rel, err := s.Originals.RelPath(key)
 		if err == nil {
-			_, _, err = s.Store.Stat(key)
+			_, _, err = s.Originals.Stat(key)
 		}
 		if err != nil {
 			s.fail(ctx, err)
@@ -48,7 +48,7 @@ func (s *Server) handleOriginal(ctx *fasthttp.RequestCtx, rawKey []byte) {
 		h.Set("X-Accel-Redirect", s.cfg.AccelPrefix+rel)
 		return
 	}
-	file, err := s.Store.Open(key)
+	file, err := s.Originals.Open(key)
 	if err != nil {
 		s.fail(ctx, err)
 		return
@@ -102,15 +102,12 @@ func (s *Server) handleDelete(ctx *fasthttp.RequestCtx, rawKey []byte) {
 		s.fail(ctx, errNotFound)
 		return
 	}
-	if err := s.Store.Delete(key); err != nil {
+	if err := s.Originals.Delete(key); err != nil {
 		s.fail(ctx, err)
 		return
 	}
-	if s.Cache != nil {
-		s.Cache.Purge(key)
-	}
-	if s.Decoded != nil {
-		s.Decoded.Purge(key)
+	if s.Purger != nil {
+		s.Purger.Purge(key)
 	}
 	ctx.SetStatusCode(fasthttp.StatusNoContent)
 }

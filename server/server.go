@@ -14,9 +14,7 @@ import (
 	"time"
 
 	"github.com/pictorhq/pictor/cache"
-	"github.com/pictorhq/pictor/store"
 	"github.com/pictorhq/pictor/transform"
-	"github.com/pictorhq/pictor/transform/device"
 	"github.com/pictorhq/pictor/transform/options"
 	"github.com/pictorhq/pictor/transform/sign"
 	"github.com/pictorhq/pictor/transform/workers"
@@ -24,29 +22,27 @@ import (
 	"github.com/valyala/fasthttp"
 )
 
-// Deps are the concrete parts main wires in.
+// Deps are the parts the composition root (package app) wires in. The
+// caches, the store and the readiness checks are seen through the small
+// interfaces declared in deps.go, so the edge knows none of their concrete
+// types.
 type Deps struct {
-	Store     *store.FS
+	Originals Originals // required
 	Processor *transform.Processor
 	Parser    *options.Parser
 	Signer    *sign.Signer
-	// Cache is the variant cache (memory in front of disk); nil caches
-	// nothing. Memory, Disk and Decoded are its parts and the
-	// decoded-original cache, given for their metrics and for purging;
-	// each may be nil.
-	Cache   *cache.Tiered
-	Memory  *cache.Memory
-	Disk    *cache.Disk
-	Decoded *cache.Decoded[*transform.Decoded]
-	// Device is the resize device queue, for /readyz and its metrics;
-	// nil: none.
-	Device   *device.Queue
+	// Variants is the variant cache; nil caches nothing.
+	Variants Variants
+	// Purger forgets everything derived from a deleted original (its
+	// variants in every tier, its decode); nil: nothing to forget.
+	Purger   Purger
 	Workers  *workers.Pool
 	Logger   *slog.Logger
-	Registry *prometheus.Registry // metrics are registered here
+	Registry *prometheus.Registry // the edge's own metrics are registered here
 	Now      func() time.Time     // clock for exp_; default time.Now
-	// Ready reports extra readiness (libvips alive, device state); nil = ready.
-	Ready func() error
+	// Ready are what /readyz checks besides draining, by the name it shows
+	// for each (store, libvips, device).
+	Ready map[string]Readiness
 }
 
 // Server is Pictor's HTTP edge. Create it with New, run it with Serve.
@@ -71,8 +67,8 @@ func New(cfg Config, d Deps) (*Server, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	if d.Store == nil || d.Processor == nil || d.Parser == nil || d.Signer == nil || d.Workers == nil {
-		return nil, errors.New("server: Store, Processor, Parser, Signer and Workers are required")
+	if d.Originals == nil || d.Processor == nil || d.Parser == nil || d.Signer == nil || d.Workers == nil {
+		return nil, errors.New("server: Originals, Processor, Parser, Signer and Workers are required")
 	}
 	if d.Logger == nil {
 		d.Logger = slog.New(slog.DiscardHandler)
@@ -92,7 +88,7 @@ func New(cfg Config, d Deps) (*Server, error) {
 		s.tokens = append(s.tokens, []byte(t))
 	}
 	var err error
-	if s.metrics, err = newMetrics(d.Registry, s); err != nil {
+	if s.metrics, err = newMetrics(d.Registry); err != nil {
 		return nil, err
 	}
 	s.public = &fasthttp.Server{

@@ -18,6 +18,7 @@ import (
 	"github.com/pictorhq/pictor/cache"
 	"github.com/pictorhq/pictor/store"
 	"github.com/pictorhq/pictor/transform"
+	"github.com/pictorhq/pictor/transform/format"
 	"github.com/pictorhq/pictor/transform/options"
 	"github.com/pictorhq/pictor/transform/sign"
 	"github.com/pictorhq/pictor/transform/vips"
@@ -44,6 +45,8 @@ type harness struct {
 	signer *sign.Signer
 	pool   *workers.Pool
 	dir    string
+	mem    *cache.Memory
+	disk   *cache.Disk
 }
 
 type harnessOpts struct {
@@ -127,7 +130,11 @@ func newHarness(t testing.TB, ho harnessOpts) *harness {
 	if ho.cfg != nil {
 		ho.cfg(&cfg)
 	}
-	srv, err := New(cfg, Deps{Store: st, Processor: proc, Parser: parser, Signer: signer, Cache: tiered, Memory: mem, Disk: disk, Decoded: decoded, Workers: pool})
+	srv, err := New(cfg, Deps{
+		Originals: st, Processor: proc, Parser: parser, Signer: signer,
+		Variants: tiered, Purger: Purgers{tiered, decoded}, Workers: pool,
+		Ready: map[string]Readiness{"store": ReadinessFunc(func() (string, error) { return "ok", st.Writable() })},
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -141,7 +148,7 @@ func newHarness(t testing.TB, ho harnessOpts) *harness {
 		srv.Shutdown(ctx)
 	})
 	return &harness{
-		t: t, srv: srv, store: st, signer: signer, pool: pool, dir: dir,
+		t: t, srv: srv, store: st, signer: signer, pool: pool, dir: dir, mem: mem, disk: disk,
 		client: &fasthttp.Client{Dial: func(string) (net.Conn, error) { return ln.Dial() }},
 		admin:  &fasthttp.Client{Dial: func(string) (net.Conn, error) { return aln.Dial() }},
 	}
@@ -374,7 +381,7 @@ func TestTransform(t *testing.T) {
 
 	// Option order does not matter: same canonical form, same signature, a
 	// memory hit (once the tier has applied the insert, which is async).
-	h.srv.Cache.Wait()
+	h.waitStored(path)
 	r2 := h.get(strings.Replace(path, "w_400,f_webp", "f_webp,w_400", 1))
 	if r2.status != 200 || r2.header["X-Cache"] != "memory" || !bytes.Equal(r2.body, r.body) {
 		t.Errorf("reordered options: %v X-Cache=%q", r2, r2.header["X-Cache"])
@@ -584,7 +591,28 @@ func TestAdmin(t *testing.T) {
 	wantError(t, h.get("/metrics"), 404)
 }
 
-func waitFor(t *testing.T, cond func() bool) {
+// waitStored waits until the variant that a GET of the /t/ path (without
+// an Accept header) asks for is in the cache: in memory, or on disk when
+// the memory tier is off. The tiers store in the background.
+func (h *harness) waitStored(path string) {
+	h.t.Helper()
+	vp, err := sign.ParsePath(h.srv.Parser, strings.TrimPrefix(path, "/t/"))
+	if err != nil {
+		h.t.Fatalf("ParsePath(%q): %v", path, err)
+	}
+	src, _ := format.FromKey(vp.Key)
+	vkey := transform.VariantKey(vp.Options, vp.Key, transform.Negotiate(vp.Options, src, nil, false))
+	waitFor(h.t, func() bool {
+		if h.mem.Enabled() {
+			_, ok := h.mem.Get(vkey)
+			return ok
+		}
+		_, _, ok := h.disk.Locate(vkey)
+		return ok
+	})
+}
+
+func waitFor(t testing.TB, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
 	for !cond() {

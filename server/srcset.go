@@ -10,6 +10,7 @@ import (
 	"github.com/pictorhq/pictor/cache"
 	"github.com/pictorhq/pictor/transform"
 	"github.com/pictorhq/pictor/transform/options"
+	"github.com/pictorhq/pictor/transform/sign"
 	"github.com/valyala/fasthttp"
 )
 
@@ -41,80 +42,106 @@ type srcsetResponse struct {
 // srcset attribute. The width list is part of what is signed, so a signed
 // srcset URL cannot mint signed variant URLs for other widths.
 func (s *Server) handleSrcset(ctx *fasthttp.RequestCtx, rest []byte) {
-	_, o, key, err := s.variantPath(rest)
+	vp, widths, err := s.srcsetRequest(ctx, rest)
 	if err != nil {
 		s.fail(ctx, err)
 		return
+	}
+	items, err := s.srcsetItems(ctx, vp, widths)
+	if err != nil {
+		s.fail(ctx, err)
+		return
+	}
+	if err := s.fillSrcset(vp.Key, items); err != nil {
+		s.fail(ctx, err)
+		return
+	}
+	writeSrcset(ctx, vp.Key, items)
+}
+
+// srcsetItem is one width of a srcset: its URL, its variant and, once
+// found in the cache or made, its entry.
+type srcsetItem struct {
+	url string
+	job variantJob
+	e   *cache.Entry
+}
+
+// srcsetRequest reads and checks the request: the path, the widths, the
+// options a srcset allows, the signature over all of them.
+func (s *Server) srcsetRequest(ctx *fasthttp.RequestCtx, rest []byte) (sign.Path, []int, error) {
+	vp, err := s.parsePath(rest)
+	if err != nil {
+		return vp, nil, err
 	}
 	// The widths first: in presets-only mode that refusal is the one
 	// that explains.
 	widths, canon, err := SrcsetWidths(string(ctx.QueryArgs().Peek("w")), s.Parser)
 	if err != nil {
-		s.fail(ctx, err)
-		return
+		return vp, nil, err
 	}
-	if err := srcsetOptions(o); err != nil {
-		s.fail(ctx, err)
-		return
+	if err := srcsetOptions(vp.Options); err != nil {
+		return vp, nil, err
 	}
 	if s.Signer.Enabled() {
-		if err := s.Signer.VerifySrcset(o, key, canon, s.Now()); err != nil {
-			s.fail(ctx, err)
-			return
+		if err := s.Signer.VerifySrcset(vp.Options, vp.Key, canon, s.Now()); err != nil {
+			return vp, nil, err
 		}
 	}
+	return vp, widths, nil
+}
 
-	type item struct {
-		url  string
-		vkey string
-		req  transform.Request
-		e    *cache.Entry
-	}
-	items := make([]item, len(widths))
-	var missing []int
+// srcsetItems lists the variant of each width, with its URL, and takes
+// those the cache holds from it.
+func (s *Server) srcsetItems(ctx *fasthttp.RequestCtx, vp sign.Path, widths []int) ([]srcsetItem, error) {
+	items := make([]srcsetItem, len(widths))
 	for n, w := range widths {
-		vo := o
+		vo := vp.Options
 		vo.Width, vo.Signature = w, ""
-		out := s.negotiate(ctx, vo, key)
+		out := s.negotiate(ctx, vo, vp.Key)
 		if n == 0 && out.Vary != "" {
 			ctx.Response.Header.Set(fasthttp.HeaderVary, out.Vary)
 		}
-		url := "/t/" + vo.String() + "/" + key
-		if s.Signer.Enabled() {
-			if url, err = s.Signer.SignPath(vo, key); err != nil {
-				s.fail(ctx, err)
-				return
-			}
+		url, err := s.Signer.VariantPath(s.Parser, "", vo, vp.Key)
+		if err != nil {
+			return nil, err
 		}
-		it := item{url: url, vkey: transform.VariantKey(vo, key, out), req: transform.Request{Options: vo, Output: out}}
-		if s.Cache != nil {
-			if hit, ok := s.Cache.Lookup(key, it.vkey, false); ok {
+		it := srcsetItem{url: url, job: variantJob{transform.VariantKey(vo, vp.Key, out), transform.Request{Options: vo, Output: out}}}
+		if s.Variants != nil {
+			if hit, ok := s.Variants.Lookup(vp.Key, it.job.vkey, false); ok {
 				it.e = hit.Entry
 			}
 		}
-		if it.e == nil {
-			missing = append(missing, n)
-		}
 		items[n] = it
 	}
-	if len(missing) > 0 {
-		reqs := make([]transform.Request, len(missing))
-		for m, n := range missing {
-			reqs[m] = items[n].req
-		}
-		es, epoch, err := s.render(time.Now().Add(s.cfg.Timeout), key, reqs)
-		if err != nil {
-			s.fail(ctx, err)
-			return
-		}
-		for m, n := range missing {
-			items[n].e = es[m]
-			if s.Cache != nil {
-				s.Cache.SetSince(key, items[n].vkey, es[m], epoch)
-			}
+	return items, nil
+}
+
+// fillSrcset makes the variants the cache did not hold, from one decode.
+func (s *Server) fillSrcset(key string, items []srcsetItem) error {
+	var missing []int
+	var jobs []variantJob
+	for n, it := range items {
+		if it.e == nil {
+			missing = append(missing, n)
+			jobs = append(jobs, it.job)
 		}
 	}
+	if len(jobs) == 0 {
+		return nil
+	}
+	es, err := s.render(time.Now().Add(s.cfg.Timeout), key, jobs)
+	if err != nil {
+		return err
+	}
+	for m, n := range missing {
+		items[n].e = es[m]
+	}
+	return nil
+}
 
+// writeSrcset answers with the JSON listing and the srcset attribute.
+func writeSrcset(ctx *fasthttp.RequestCtx, key string, items []srcsetItem) {
 	resp := srcsetResponse{Key: key, Variants: make([]srcsetVariant, 0, len(items))}
 	var set strings.Builder
 	seen := make(map[int]bool)

@@ -3,13 +3,14 @@ package server
 import (
 	"bytes"
 	"context"
+	"errors"
 	"time"
 
 	"github.com/pictorhq/pictor/cache"
-	"github.com/pictorhq/pictor/store"
 	"github.com/pictorhq/pictor/transform"
 	"github.com/pictorhq/pictor/transform/format"
 	"github.com/pictorhq/pictor/transform/options"
+	"github.com/pictorhq/pictor/transform/sign"
 	"github.com/valyala/fasthttp"
 )
 
@@ -29,11 +30,12 @@ var tierNames = [...]any{0: "miss", cache.LevelMemory: "memory", cache.LevelDisk
 
 // handleTransform serves GET/HEAD /t/<options>/<key>.
 func (s *Server) handleTransform(ctx *fasthttp.RequestCtx, rest []byte) {
-	raw, o, key, err := s.variantPath(rest)
+	vp, err := s.parsePath(rest)
 	if err != nil {
 		s.fail(ctx, err)
 		return
 	}
+	raw, o, key := vp.Raw, vp.Options, vp.Key
 	if s.Signer.Enabled() && !s.Parser.PublicPreset(raw) {
 		if err := s.Signer.Verify(o, key, s.Now()); err != nil {
 			s.fail(ctx, err)
@@ -46,11 +48,11 @@ func (s *Server) handleTransform(ctx *fasthttp.RequestCtx, rest []byte) {
 		ctx.Response.Header.Set(fasthttp.HeaderVary, out.Vary)
 	}
 
-	if s.Cache != nil {
+	if s.Variants != nil {
 		// Behind Nginx a disk hit is handed to Nginx, unless Nginx is
 		// asking again because the file was gone when it opened it.
 		locate := s.cfg.AccelRedirect && len(ctx.Request.Header.Peek(headerDiskMiss)) == 0
-		if hit, ok := s.Cache.Lookup(key, vkey, locate); ok {
+		if hit, ok := s.Variants.Lookup(key, vkey, locate); ok {
 			s.writeHit(ctx, hit)
 			return
 		}
@@ -58,7 +60,7 @@ func (s *Server) handleTransform(ctx *fasthttp.RequestCtx, rest []byte) {
 	s.metrics.tier[0].Inc()
 	ctx.SetUserValue(ctxTier, tierNames[0])
 
-	e, err := s.variant(key, vkey, transform.Request{Options: o, Output: out})
+	e, err := s.variant(key, variantJob{vkey, transform.Request{Options: o, Output: out}})
 	if err != nil {
 		s.fail(ctx, err)
 		return
@@ -66,23 +68,17 @@ func (s *Server) handleTransform(ctx *fasthttp.RequestCtx, rest []byte) {
 	s.writeVariant(ctx, e, "miss")
 }
 
-// variantPath splits "<options>/<key>", parses the options and checks the
-// key's form (404 before any file system access when it is malformed).
-func (s *Server) variantPath(rest []byte) (raw string, o options.Options, key string, err error) {
-	i := bytes.LastIndexByte(rest, '/')
-	if i < 0 {
-		return "", o, "", errNotFound
+// parsePath reads "<options>/<key>" (sign.ParsePath, the one reading of a
+// variant path): a missing key or one of the wrong form is 404 before any
+// file system access. Copies: the options and key outlive the request
+// buffer when a collapsed render goes on after its first caller has been
+// answered.
+func (s *Server) parsePath(rest []byte) (sign.Path, error) {
+	p, err := sign.ParsePath(s.Parser, string(rest))
+	if errors.Is(err, sign.ErrMalformedPath) {
+		err = errNotFound
 	}
-	// Copies: the options and key outlive the request buffer when a
-	// collapsed render goes on after its first caller has been answered.
-	raw, key = string(rest[:i]), string(rest[i+1:])
-	if o, err = s.Parser.Parse(raw); err != nil {
-		return "", o, "", err
-	}
-	if !store.ValidKey(key) {
-		return "", o, "", errNotFound
-	}
-	return raw, o, key, nil
+	return p, err
 }
 
 // negotiate decides a request's output format and quality from the
@@ -111,23 +107,26 @@ func (s *Server) writeHit(ctx *fasthttp.RequestCtx, hit cache.Hit) {
 	ctx.Response.Header.Set(headerAccelRedirect, s.cfg.AccelPrefix+"cache/"+hit.Path)
 }
 
-// variant makes the variant vkey of the original key, or waits for the
+// variantJob is one variant to make: its cache key and what the pipeline
+// is asked for.
+type variantJob struct {
+	vkey string
+	req  transform.Request
+}
+
+// variant makes one variant of the original key, or waits for the
 // identical request already making it: concurrent requests for one
-// variant share one pipeline run. The result enters the cache before
-// anyone is answered.
-func (s *Server) variant(key, vkey string, req transform.Request) (*cache.Entry, error) {
+// variant share one pipeline run.
+func (s *Server) variant(key string, j variantJob) (*cache.Entry, error) {
 	// Waiting ends at the deadline; the run goes on for the others and the
 	// cache (see render).
 	deadline := time.Now().Add(s.cfg.Timeout)
 	wctx, cancel := context.WithDeadline(context.Background(), deadline)
 	defer cancel()
-	e, err, _ := s.inflightVariants.Do(wctx, vkey, func() (*cache.Entry, error) {
-		es, epoch, err := s.render(deadline, key, []transform.Request{req})
+	e, err, _ := s.inflightVariants.Do(wctx, j.vkey, func() (*cache.Entry, error) {
+		es, err := s.render(deadline, key, []variantJob{j})
 		if err != nil {
 			return nil, err
-		}
-		if s.Cache != nil {
-			s.Cache.SetSince(key, vkey, es[0], epoch)
 		}
 		return es[0], nil
 	})
@@ -137,45 +136,55 @@ func (s *Server) variant(key, vkey string, req transform.Request) (*cache.Entry,
 	return e, err
 }
 
-// render admits a job to the work queue and runs the pipeline for reqs,
-// all from one decode of the original key, by deadline. It
-// runs in its own goroutine (see variant and cache.Group), so a deadline
-// passing for the waiting clients does not stop it: libvips cannot be
-// interrupted mid-operation, the run keeps its worker to the end so the
-// queue bound stays honest, and its result still fills the cache.
+// render makes the variants jobs of the original key from one decode, by
+// deadline, and stores each in the variant cache before anyone is
+// answered: the one render-then-store of /t/, /srcset/ and eager uploads.
 //
-// epoch is the cache's epoch from before the original was read: results
-// are stored with SetSince(…, epoch), so that a render racing a delete of
-// its original stores nothing.
-func (s *Server) render(deadline time.Time, key string, reqs []transform.Request) (_ []*cache.Entry, epoch uint64, _ error) {
+// It admits the work to the worker pool first. Callers run it in a
+// goroutine of its own (see variant and cache.Group), so a deadline passing
+// for the waiting clients does not stop it: libvips cannot be interrupted
+// mid-operation, the run keeps its worker to the end so the queue bound
+// stays honest, and its result still fills the cache.
+//
+// The cache's epoch is read before the original is: a render racing a
+// delete of its original stores nothing (cache.Tiered.SetSince).
+func (s *Server) render(deadline time.Time, key string, jobs []variantJob) ([]*cache.Entry, error) {
 	dctx, cancel := context.WithDeadline(context.Background(), deadline)
 	defer cancel()
 	release, err := s.Workers.Acquire(dctx)
 	if err != nil {
-		return nil, 0, err
+		return nil, err
 	}
 	defer release()
 	s.inflight.Add(1)
 	defer s.inflight.Done()
-	if s.Cache != nil {
-		epoch = s.Cache.Epoch()
+	var epoch uint64
+	if s.Variants != nil {
+		epoch = s.Variants.Epoch()
 	}
-	src, err := s.Store.Map(key)
+	src, err := s.Originals.Map(key)
 	if err != nil {
-		return nil, 0, err
+		return nil, err
 	}
 	defer src.Close()
+	reqs := make([]transform.Request, len(jobs))
+	for i, j := range jobs {
+		reqs[i] = j.req
+	}
 	start := time.Now()
 	res, err := s.Processor.Variants(dctx, key, src.Bytes(), reqs)
 	if err != nil {
-		return nil, 0, err
+		return nil, err
 	}
 	s.metrics.transform.Observe(time.Since(start).Seconds())
 	es := make([]*cache.Entry, len(res))
 	for i, r := range res {
 		es[i] = cache.NewEntry(r.Body, r.Format.ContentType(), r.Width, r.Height)
+		if s.Variants != nil {
+			s.Variants.SetSince(key, jobs[i].vkey, es[i], epoch)
+		}
 	}
-	return es, epoch, nil
+	return es, nil
 }
 
 // setVariantHeaders sets the SPEC's headers for a finished variant.

@@ -112,7 +112,7 @@ func (s *Server) receive(ctx *fasthttp.RequestCtx) (store.Object, header, error)
 	if err != nil {
 		return store.Object{}, none, err
 	}
-	up, err := s.Store.NewUpload(s.cfg.MaxUploadBytes)
+	up, err := s.Originals.NewUpload(s.cfg.MaxUploadBytes)
 	if err != nil {
 		return store.Object{}, none, err
 	}

@@ -13,6 +13,8 @@ import (
 	"fmt"
 	"runtime"
 	"sync/atomic"
+
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // ErrQueueFull is returned by Acquire when the pool and its queue are full.
@@ -95,3 +97,17 @@ func (p *Pool) Running() int { return int(p.running.Load()) }
 
 // Waiting is the number of admitted requests waiting for a worker.
 func (p *Pool) Waiting() int { return int(p.admitted.Load() - p.running.Load()) }
+
+// Collectors are the pool's metrics, for the composition root's registry.
+func (p *Pool) Collectors() []prometheus.Collector {
+	return []prometheus.Collector{
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "pictor_workers_running",
+			Help: "Transforms holding a worker.",
+		}, func() float64 { return float64(p.Running()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "pictor_workers_waiting",
+			Help: "Admitted transforms waiting for a worker.",
+		}, func() float64 { return float64(p.Waiting()) }),
+	}
+}

@@ -1,0 +1,282 @@
+package app
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"image"
+	"image/png"
+	"log/slog"
+	"net"
+	"os"
+	"strings"
+
+	"github.com/pictorhq/pictor/cache"
+	"github.com/pictorhq/pictor/server"
+	"github.com/pictorhq/pictor/store"
+	"github.com/pictorhq/pictor/transform"
+	"github.com/pictorhq/pictor/transform/device"
+	"github.com/pictorhq/pictor/transform/options"
+	"github.com/pictorhq/pictor/transform/sign"
+	"github.com/pictorhq/pictor/transform/vips"
+	"github.com/pictorhq/pictor/transform/workers"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// The concrete types wired into the edge's interfaces.
+var (
+	_ server.Variants  = (*cache.Tiered)(nil)
+	_ server.Purger    = (*cache.Tiered)(nil)
+	_ server.Purger    = (*cache.Decoded[*transform.Decoded])(nil)
+	_ server.Originals = (*store.FS)(nil)
+)
+
+// App is the whole server: every part built, not yet listening.
+type App struct {
+	cfg      Config
+	log      *slog.Logger
+	srv      *server.Server
+	store    *store.FS
+	queue    *device.Queue
+	proc     *transform.Processor
+	signer   *sign.Signer
+	registry *prometheus.Registry
+	closers  []func() // in the order built; Close runs them backwards
+}
+
+// New builds every part from cfg. On error, what was built is released.
+func New(cfg Config) (_ *App, err error) {
+	a := &App{cfg: cfg, log: cfg.Logger, registry: prometheus.NewRegistry()}
+	if a.log == nil {
+		a.log = slog.New(slog.DiscardHandler)
+	}
+	defer func() {
+		if err != nil {
+			a.Close()
+		}
+	}()
+	if err := vips.Startup(cfg.Vips); err != nil {
+		return nil, err
+	}
+	if a.store, err = store.Open(cfg.Store); err != nil {
+		return nil, err
+	}
+	a.onClose(func() { a.store.Close() })
+	if err := a.openDevice(); err != nil {
+		return nil, err
+	}
+	variants, purger, decoded, err := a.openCaches()
+	if err != nil {
+		return nil, err
+	}
+	if a.proc, err = transform.New(cfg.Transform, transform.Deps{Resizer: a.queue, Decoded: decoded}); err != nil {
+		return nil, err
+	}
+	parser, err := options.NewParser(cfg.Options)
+	if err != nil {
+		return nil, err
+	}
+	if a.signer, err = sign.New(cfg.Sign); err != nil {
+		return nil, err
+	}
+	pool, err := workers.New(cfg.Workers)
+	if err != nil {
+		return nil, err
+	}
+	a.register(pool.Collectors()...)
+	// The pipeline's decode count; transform has no Collectors of its own.
+	a.register(prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "pictor_decodes_total", Help: "Originals decoded by the pipeline.",
+	}, func() float64 { return float64(a.proc.Decodes()) }))
+	a.srv, err = server.New(cfg.Server, server.Deps{
+		Originals: a.store, Processor: a.proc, Parser: parser, Signer: a.signer,
+		Variants: variants, Purger: purger, Workers: pool,
+		Logger: a.log, Registry: a.registry, Ready: a.readiness(),
+	})
+	if err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+func (a *App) onClose(f func()) { a.closers = append(a.closers, f) }
+
+// register adds a part's collectors; names are fixed and distinct, so a
+// clash is a programming error.
+func (a *App) register(cs ...prometheus.Collector) {
+	for _, c := range cs {
+		a.registry.MustRegister(c)
+	}
+}
+
+// openDevice opens the resize device queue: a GPU when PICTOR_GPU allows
+// and one is found, else the CPU.
+func (a *App) openDevice() error {
+	q, err := device.Open(a.cfg.Device)
+	if err != nil {
+		return fmt.Errorf("PICTOR_GPU=%s: %w", a.cfg.Device.Mode, err)
+	}
+	a.queue = q
+	a.onClose(func() { q.Close() })
+	if err := q.Err(); err != nil {
+		a.log.Info("resizing on the CPU", "gpu", a.cfg.Device.Mode, "reason", err)
+	}
+	a.register(q.Collectors()...)
+	return nil
+}
+
+// openCaches builds the decoded-original cache and the variant tiers: the
+// memory tier in front of the disk tier (left out when its budget is 0).
+// A DELETE purges the variants, then the decode.
+func (a *App) openCaches() (*cache.Tiered, server.Purger, *cache.Decoded[*transform.Decoded], error) {
+	decoded, err := cache.NewDecoded[*transform.Decoded](a.cfg.Decoded)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	a.onClose(decoded.Close)
+	a.register(decoded.Collectors()...)
+	mem, err := cache.NewMemory(a.cfg.Memory)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	a.onClose(mem.Close)
+	a.register(mem.Collectors()...)
+	var disk cache.DiskTier // stays nil without a disk tier
+	if a.cfg.Disk.MaxBytes > 0 {
+		d, err := cache.NewDisk(a.cfg.Disk, a.log)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		a.onClose(d.Close)
+		a.register(d.Collectors()...)
+		disk = d
+	}
+	tiered, err := cache.NewTiered(a.cfg.Tiered, mem, disk)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	a.onClose(tiered.Close)
+	a.register(tiered.Collectors()...)
+	return tiered, server.Purgers{tiered, decoded}, decoded, nil
+}
+
+// readiness is what /readyz checks: the store takes writes, libvips reads
+// an image header, the device is not a required GPU that is missing or
+// dead (its state is shown either way).
+func (a *App) readiness() map[string]server.Readiness {
+	probe := tinyPNG()
+	return map[string]server.Readiness{
+		"store": server.ReadinessFunc(func() (string, error) {
+			return "ok", a.store.Writable()
+		}),
+		"libvips": server.ReadinessFunc(func() (string, error) {
+			_, err := a.proc.Probe(probe)
+			return "ok", err
+		}),
+		"device": server.ReadinessFunc(func() (string, error) {
+			return string(a.queue.State()), a.queue.Ready()
+		}),
+	}
+}
+
+// tinyPNG is a 1×1 PNG for the libvips readiness check.
+func tinyPNG() []byte {
+	var b bytes.Buffer
+	_ = png.Encode(&b, image.NewGray(image.Rect(0, 0, 1, 1)))
+	return b.Bytes()
+}
+
+// Server is the HTTP edge, for tests that drive its handlers.
+func (a *App) Server() *server.Server { return a.srv }
+
+// Processor is the pipeline, for tests that count its decodes.
+func (a *App) Processor() *transform.Processor { return a.proc }
+
+// Signer signs URLs with the configured keys.
+func (a *App) Signer() *sign.Signer { return a.signer }
+
+// Serve serves the public routes on public and, when admin is not nil, the
+// admin routes on admin, until Shutdown or a listener fails.
+func (a *App) Serve(public, admin net.Listener) error {
+	errc := make(chan error, 2)
+	go func() { errc <- a.srv.Serve(public) }()
+	if admin != nil {
+		go func() { errc <- a.srv.ServeAdmin(admin) }()
+	}
+	return <-errc
+}
+
+// Shutdown drains the server (see server.Server.Shutdown).
+func (a *App) Shutdown(ctx context.Context) error { return a.srv.Shutdown(ctx) }
+
+// Run opens the configured listeners and serves until ctx ends, then
+// drains within the configured drain timeout. It returns nil after a clean
+// drain.
+func (a *App) Run(ctx context.Context) error {
+	ln, err := listen(a.cfg.Server.Listen)
+	if err != nil {
+		return err
+	}
+	var aln net.Listener
+	if a.cfg.Server.AdminListen != "" {
+		if aln, err = listen(a.cfg.Server.AdminListen); err != nil {
+			ln.Close()
+			return err
+		}
+	}
+	a.logStart()
+	errc := make(chan error, 1)
+	go func() { errc <- a.Serve(ln, aln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	a.log.Info("draining", "reason", context.Cause(ctx).Error(), "timeout", a.cfg.Server.DrainTimeout)
+	dctx, cancel := context.WithTimeout(context.Background(), a.cfg.Server.DrainTimeout)
+	defer cancel()
+	if err := a.Shutdown(dctx); err != nil {
+		return fmt.Errorf("drain: %w", err)
+	}
+	a.log.Info("stopped")
+	return nil
+}
+
+func (a *App) logStart() {
+	c := a.cfg
+	a.log.Info("pictor listening", "listen", c.Server.Listen, "admin", c.Server.AdminListen,
+		"data", c.Store.Dir, "signing", a.signer.Enabled(), "uploads", len(c.Server.UploadTokens) > 0,
+		"accel_redirect", c.Server.AccelRedirect, "gpu", a.queue.State(), "gpu_device", a.queue.DeviceName(),
+		"libvips", vips.Version(), "version", c.Version)
+}
+
+// Close releases every part, the last built first. The server must have
+// been shut down (or never served).
+func (a *App) Close() {
+	for i := len(a.closers) - 1; i >= 0; i-- {
+		a.closers[i]()
+	}
+	a.closers = nil
+}
+
+// listen opens "host:port" or "unix:/path". A stale socket file from a
+// crashed run is removed first; the socket is group-writable so Nginx in
+// the same group can connect.
+func listen(addr string) (net.Listener, error) {
+	path, ok := strings.CutPrefix(addr, "unix:")
+	if !ok {
+		return net.Listen("tcp", addr)
+	}
+	if fi, err := os.Lstat(path); err == nil && fi.Mode()&os.ModeSocket != 0 {
+		os.Remove(path)
+	}
+	ln, err := net.Listen("unix", path)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.Chmod(path, 0o660); err != nil {
+		ln.Close()
+		return nil, err
+	}
+	return ln, nil
+}
