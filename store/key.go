@@ -4,8 +4,8 @@ import "encoding/hex"
 
 // Key lengths in hex digits. The store writes the full SHA-256 (64 digits)
 // so that a response can carry the original's Content-Digest straight from
-// its key, without reading the file; keys of 32 digits and up are accepted,
-// as SPEC allows.
+// its key, without reading the file; keys of 32 to 64 digits are valid in
+// URLs, and each names only the file of exactly its spelling.
 const (
 	keyHexLen    = 64
 	minKeyHexLen = 32
