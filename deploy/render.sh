@@ -38,7 +38,7 @@
 #   --conn-limit N        open connections per client address (256)
 #   --upstream ADDR       a sidecar (unix:/path or host:port), repeatable;
 #                         default unix:SOCKET. Several give a consistent
-#                         hash on $request_uri (deploy/SCALING.md)
+#                         hash on $request_uri (docs/operations.md)
 #   --no-files            no X-Accel-Redirect locations (sidecars on other
 #                         hosts, whose files this Nginx cannot see)
 #   --proxy-cache DIR     turn on the proxy_cache layer, cache in DIR

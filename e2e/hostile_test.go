@@ -27,7 +27,7 @@ import (
 
 // The sweep's limits.
 const (
-	// sweepDeadline is the PICTOR_TIMEOUT the sweep runs under (SPEC's
+	// sweepDeadline is the PICTOR_TIMEOUT the sweep runs under (its
 	// default): every answer must come back within it.
 	sweepDeadline = 10 * time.Second
 	// floodLatency and floodRSS bound a pixel flood's refusal. Decoding
@@ -454,7 +454,7 @@ func procMemory(t *testing.T, pid int) (rss, hwm int64) {
 	return rss, hwm
 }
 
-// corpusFiles is every file under the shared corpus, licences included:
+// corpusFiles is every file under testdata/corpus, licences included:
 // they are text named .png's neighbours and must be refused like any.
 func corpusFiles(t *testing.T) []hostileFile {
 	t.Helper()

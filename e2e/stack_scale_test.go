@@ -83,7 +83,7 @@ func uploads(t *testing.T, in *instance) float64 {
 	return n
 }
 
-// Several sidecars behind one Nginx, as deploy/SCALING.md describes:
+// Several sidecars behind one Nginx, as docs/operations.md describes:
 // `hash $request_uri consistent` sends each variant URL to one sidecar
 // every time; the proxy_cache layer with proxy_cache_lock lets one request
 // of many identical ones through; a POST is never sent to a second

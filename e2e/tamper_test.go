@@ -526,8 +526,8 @@ func (tm *tamperer) insertSpace(s string) string {
 // server sees it: fasthttp drops the query and fragment, decodes percent
 // escapes and collapses repeated slashes; then the options must parse to
 // the same canonical options (s_ included) and the key must be the same.
-// The signature covers the canonical form (SPEC, "Signing"), so such a URL
-// is base itself in another spelling and is served by design.
+// The signature covers the canonical form (docs/options.md, Signing), so
+// such a URL is base itself in another spelling and is served by design.
 func equivalent(parser *options.Parser, path string, base signedBase) bool {
 	if i := strings.IndexAny(path, "?#"); i >= 0 {
 		path = path[:i]
@@ -583,7 +583,7 @@ type tamperResult struct {
 }
 
 // Ten thousand mutations of valid signed URLs: none is served unless it
-// is, by SPEC's canonical form, the very URL that was signed.
+// is, in canonical form, the very URL that was signed.
 func TestTamperedURLs(t *testing.T) {
 	in := start(t, "PICTOR_SIGNING_KEYS="+tamperKeys)
 	keys, err := sign.ParseKeys(tamperKeys)

@@ -4,17 +4,21 @@
 //
 // A transform request flows: parse the options (400, also for a width or
 // height off the allow-list and, in presets-only mode, anything but
-// t_<preset>) → check the key's form
-// (404, before any file system access) → verify the signature (403) →
-// negotiate the output from Accept and Save-Data → look up the memory tier
-// (hit: answer from memory) → admit to the bounded work queue (429) → read
-// the original (404) → run the pipeline under the request deadline (503) →
-// keep the variant in memory → answer. Uploads stream the body into the
-// store while hashing it, judge it by its magic bytes (415) and its header
-// (422), and commit it with an atomic rename; a store that refuses writes
-// (read-only, or full) gives 503 and leaves nothing behind, while
-// transforms of stored originals go on.
+// t_<preset>) → check the key's form (404, before any file system access)
+// → verify the signature (403) → negotiate the output from Accept and
+// Save-Data → look up the memory tier, then the disk tier (behind Nginx a
+// disk hit is an X-Accel-Redirect for Nginx to send) → collapse identical
+// concurrent requests into one run → admit it to the bounded work queue
+// (429) → read the original (404) → run the pipeline under the request
+// deadline (503) → store the variant in the tiers → answer. /srcset/ and
+// eager uploads make several widths the same way from one decode.
 //
-// The public listener serves /t/, /o/, /upload and /info/; the admin
-// listener serves /healthz, /readyz and /metrics and is never exposed.
+// Uploads stream the body into the store while hashing it, judge it by its
+// magic bytes (415) and its header (422), and commit it with an atomic
+// rename; a store that refuses writes (read-only, or full) gives 503 and
+// leaves nothing behind, while transforms of stored originals go on.
+//
+// The public listener serves GET and HEAD on /t/, /srcset/, /o/ and /info/,
+// POST /upload and DELETE /o/; the admin listener serves /healthz, /readyz
+// and /metrics and is never exposed.
 package server

@@ -90,7 +90,8 @@ func classify(err error) httpError {
 // parseError answers what fasthttp could not read as a request (its
 // ErrorHandler): the same statuses as its default handler, 431 for a header
 // block over the read buffer, 408 for a read that timed out, 400 for the
-// rest, but with SPEC's JSON error body instead of fasthttp's plain text.
+// rest, but with the JSON error body every other error gets
+// ({"error": ..., "status": N}) instead of fasthttp's plain text.
 func (s *Server) parseError(ctx *fasthttp.RequestCtx, err error) {
 	var small *fasthttp.ErrSmallBuffer
 	var ne *net.OpError

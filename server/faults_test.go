@@ -114,7 +114,8 @@ func TestUploadStoreReadOnly(t *testing.T) {
 }
 
 // TestUnparsableRequests: what fasthttp cannot read as a request still
-// gets SPEC's JSON error body with the status fasthttp would have chosen.
+// gets the JSON error body ({"error": ..., "status": N}) with the status
+// fasthttp would have chosen.
 func TestUnparsableRequests(t *testing.T) {
 	h := newHarness(t, harnessOpts{})
 	for _, c := range []struct {

@@ -187,7 +187,8 @@ func (s *Server) render(deadline time.Time, key string, jobs []variantJob) ([]*c
 	return es, nil
 }
 
-// setVariantHeaders sets the SPEC's headers for a finished variant.
+// setVariantHeaders sets a finished variant's headers: immutable caching,
+// the strong ETag and Content-Digest of its bytes, nosniff and X-Cache.
 func (s *Server) setVariantHeaders(ctx *fasthttp.RequestCtx, e *cache.Entry, tier string) {
 	h := &ctx.Response.Header
 	h.Set(fasthttp.HeaderCacheControl, cacheControlImmutable)
@@ -198,7 +199,8 @@ func (s *Server) setVariantHeaders(ctx *fasthttp.RequestCtx, e *cache.Entry, tie
 	h.SetContentType(e.ContentType)
 }
 
-// writeVariant answers with a finished variant and the SPEC's headers.
+// writeVariant answers with a finished variant and its headers (see
+// setVariantHeaders).
 func (s *Server) writeVariant(ctx *fasthttp.RequestCtx, e *cache.Entry, tier string) {
 	s.setVariantHeaders(ctx, e, tier)
 	if notModified(ctx, e.ETag) {

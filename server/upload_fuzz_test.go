@@ -164,10 +164,11 @@ func buildUpload(mode uint16, boundary, text string, content []byte) uploadReque
 	return r
 }
 
-// expectedPart reads the request the way SPEC describes, independently of
-// the handler's streaming: the "file" part of a multipart/form-data body,
-// or the raw body. It returns the part's bytes as far as they could be
-// read, and the error that stopped it (errNoFile or errBadRequest).
+// expectedPart reads the request as the upload route is documented
+// (README, Routes), independently of the handler's streaming: the "file"
+// part of a multipart/form-data body, or the raw body. It returns the
+// part's bytes as far as they could be read, and the error that stopped it
+// (errNoFile or errBadRequest).
 func expectedPart(contentType string, body []byte) ([]byte, error) {
 	mt, params, err := mime.ParseMediaType(contentType)
 	if err != nil || mt != "multipart/form-data" {
@@ -198,7 +199,7 @@ func expectedPart(contentType string, body []byte) ([]byte, error) {
 	}
 }
 
-// expectedStatuses predicts the answers SPEC allows for an upload of part
+// expectedStatuses predicts the answers allowed for an upload of part
 // (read as far as perr let it be): 401 without a token; 413 over the
 // limit; 415 for a type the magic bytes refuse; 400 for a malformed
 // request; 422 for a header libvips cannot read, that disagrees with the
@@ -316,12 +317,12 @@ func (u *uploadFuzz) tmpFiles(t *testing.T) []string {
 // encoding and content. Properties, for every request:
 //   - the answer is one of 200, 201, 400, 401, 413, 415, 422 (or 431 from
 //     fasthttp for a header over its buffer), never 5xx, and exactly what
-//     expectedStatuses predicts from the SPEC rules;
+//     expectedStatuses predicts from the documented rules;
 //   - a refusal has the JSON error body with its status and is not
 //     cacheable, and stores nothing;
 //   - an accepted original is stored byte for byte as the uploaded part
 //     (the content itself, when the envelope is clean), under the key
-//     SPEC defines: the SHA-256 of those bytes and the sniffed format's
+//     the SHA-256 of those bytes and the sniffed format's
 //     extension; the answer's fields agree; uploading it again answers
 //     200 with the same key;
 //   - nothing is left in the store's temporary directory;

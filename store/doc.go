@@ -8,11 +8,13 @@
 //
 //	<dir>/originals/3f/9a/3f9a0c…e1.jpg
 //
-// where the name is the key: the lowercase hex of the SHA-256 of the bytes
-// (64 digits), a dot, and the extension. Identical bytes always get
-// the same key, so uploading twice stores once. A crash at any point leaves
-// either no original or a complete one, never half of one; at worst a stale
-// temporary file, which Open sweeps away.
+// where the name is the key: the lowercase hex of the whole SHA-256 of the
+// bytes (64 digits), a dot, and the extension. Identical bytes always get
+// the same key, so uploading twice stores once. Keys of 32 to 64 digits are
+// valid in URLs (the pattern below), but a key finds only the file of
+// exactly its name, and this store names what it writes with all 64. A
+// crash at any point leaves either no original or a complete one, never
+// half of one; at worst a stale temporary file, which Open sweeps away.
 //
 // Keys come from URLs, so they are untrusted. ValidKey checks a key against
 // ^[0-9a-f]{32,64}\.(jpg|png|webp|gif|avif)$ (the grammar of package keys,

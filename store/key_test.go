@@ -9,7 +9,8 @@ import (
 	"testing"
 )
 
-// keyRE is the SPEC's definition of a key, used as the oracle for ValidKey.
+// keyRE is the documented definition of a key, used as the oracle for
+// ValidKey.
 var keyRE = regexp.MustCompile(`^[0-9a-f]{32,64}\.(jpg|png|webp|gif|avif)$`)
 
 var (
@@ -96,7 +97,7 @@ func TestMakeKey(t *testing.T) {
 	}
 }
 
-// FuzzValidKey checks ValidKey against the SPEC regexp and what the store
+// FuzzValidKey checks ValidKey against the key regexp and what the store
 // builds on it:
 //   - ValidKey(k) == keyRE.MatchString(k), and it never panics;
 //   - an accepted key is one safe path element (no '/', '\\', NUL or

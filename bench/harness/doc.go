@@ -18,7 +18,8 @@
 // After the runs, Baseline makes the cold runs' transforms again in this
 // process through transform.Processor, and ratios compares results with it
 // and with each other. The report package writes the table, the JSON file
-// and the HTML report; RewriteReadme puts the Markdown table in the README.
+// and the HTML report; the Markdown table goes into the block between the
+// bench markers of docs/performance.md, never into README.md.
 //
 // Cold and srcset requests are variants this invocation has not asked for
 // before (variants.go), so no cache tier answers them; the decoded-original

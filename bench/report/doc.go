@@ -1,6 +1,6 @@
 // Package report turns a bench run into what people read: a terminal
-// table, the Markdown block in the README, a JSON results file and an HTML
-// page with charts.
+// table, the Markdown block of docs/performance.md, a JSON results file and
+// an HTML page with charts.
 //
 // The harness measures a Run (model.go): every scenario against every
 // target, each a Result with its latency percentiles and distribution, a
@@ -13,7 +13,7 @@
 //   - WriteTable: aligned text, one row per result (and one per further
 //     server process), then the ratios with their targets and verdicts.
 //   - WriteMarkdown: the same as Markdown tables, with the machine and the
-//     command, for the README.
+//     command, for docs/performance.md.
 //   - WriteJSON and ReadJSON: the results file, replaced atomically.
 //   - WriteHTML: one self-contained page, also replaced atomically.
 //

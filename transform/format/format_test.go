@@ -91,7 +91,7 @@ func TestSniff(t *testing.T) {
 	}
 }
 
-// specSniff is the allowlist as SPEC states it, written from the format
+// specSniff is the allowlist of upload types, written from the format
 // specifications rather than from Sniff, as the fuzz oracle: JPEG (SOI and
 // a marker), PNG (its 8-byte signature), GIF87a/89a, WebP (a RIFF file of
 // form type WEBP) and AVIF (an ftyp box of sane size whose major or
@@ -129,14 +129,15 @@ func specSniff(b []byte) Format {
 	return Unknown
 }
 
-// refusedMagic are the signatures of types SPEC names as refused. No
+// refusedMagic are the signatures of types that must be refused (SVG,
+// PDF, PSD, BMP, TIFF, JP2 and the like). No
 // input that starts with one of them may be accepted.
 var refusedMagic = []string{
 	"<svg", "<?xml", "%PDF-", "8BPS", "BM", "II*\x00", "MM\x00*",
 	"\x00\x00\x00\x0cjP  \r\n\x87\n", "\xff\x4f\xff\x51", "<!DOCTYPE", "<html",
 }
 
-// FuzzSniff checks Sniff against the SPEC allowlist (specSniff) and the
+// FuzzSniff checks Sniff against the allowlist (specSniff) and the
 // properties the upload path relies on:
 //   - it never panics, and every answer is a format with no error,
 //     ErrShort or ErrUnsupported, never a mix;

@@ -7,8 +7,8 @@ import (
 	"testing"
 )
 
-// canonicalOrder is the order of names in the canonical form (SPEC:
-// "fixed option order"); t_ never appears, presets are expanded.
+// canonicalOrder is the fixed order of names in the canonical form
+// (docs/options.md); t_ never appears, presets are expanded.
 var canonicalOrder = []string{"w", "h", "c", "g", "x", "y", "dpr", "f", "q", "b", "e", "exp", "kid", "s"}
 
 // FuzzParse checks the option grammar on arbitrary input:

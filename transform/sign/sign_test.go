@@ -50,8 +50,9 @@ func mustParse(t testing.TB, p *options.Parser, s string) options.Options {
 	return o
 }
 
-// reference computes a signature straight from the SPEC's definition,
-// independently of the package, to pin the format.
+// reference computes a signature straight from its definition (the
+// package doc, docs/options.md), independently of the package, to pin the
+// format.
 func reference(secret []byte, msg string, n int) string {
 	h := hmac.New(sha256.New, secret)
 	h.Write([]byte(msg))
@@ -441,7 +442,7 @@ func TestConfigValidate(t *testing.T) {
 // segment from the URL, a key and a signature, and a tampering choice.
 //   - Verify never panics and answers only nil, ErrMissing,
 //     ErrUnknownKey, ErrInvalid or ErrExpired;
-//   - it accepts a signature exactly when it is the SPEC's HMAC
+//   - it accepts a signature exactly when it is the documented HMAC
 //     (reference: base64url HMAC-SHA256(secret[kid], canonical options
 //     without s_ + "/" + key), first Length characters), computed here
 //     independently of the package;

@@ -19,8 +19,8 @@ const (
 // and every metadata field removed from the image (see pictor_strip): it
 // builds a fresh EXIF block from the header (resolution, orientation,
 // pixel dimensions) and writes it regardless. No payload of the original
-// survives into it, but SPEC promises variants without EXIF, so the chunk
-// goes here, after the encoder.
+// survives into it, but every variant is promised free of EXIF
+// (docs/options.md), so the chunk goes here, after the encoder.
 func stripWebP(b []byte) ([]byte, error) {
 	bad := &Error{Op: "webpsave", Msg: "malformed WebP container from the encoder"}
 	if len(b) < 12 || string(b[:4]) != "RIFF" || string(b[8:12]) != "WEBP" {
