@@ -19,7 +19,7 @@ import (
 // TestMainAgainstPictor runs the harness's whole command line against the
 // real pictor binary on a Unix socket, as the sidecar listens behind
 // Nginx: upload of the corpus, every scenario, the /proc sampling of the
-// server, the in-process baseline, the JSON file and the README block.
+// server, the in-process baseline, the JSON file and the performance document's block.
 func TestMainAgainstPictor(t *testing.T) {
 	if testing.Short() {
 		t.Skip("skipped under -short, which asks for no child processes: this test builds and starts the pictor binary; make test (no -short) runs it")
@@ -84,7 +84,7 @@ func TestMainAgainstPictor(t *testing.T) {
 		}
 		os.WriteFile(filepath.Join(corpus, n), b, 0o644)
 	}
-	readme := filepath.Join(dir, "README.md")
+	readme := filepath.Join(dir, "performance.md")
 	os.WriteFile(readme, []byte("# x\n\n<!-- bench:begin -->\nold\n<!-- bench:end -->\n\nrest\n"), 0o644)
 	jsonPath := filepath.Join(dir, "results.json")
 
@@ -100,7 +100,7 @@ func TestMainAgainstPictor(t *testing.T) {
 		"--scenario", "mixed:duration=500ms,warmup=0s,conns=2",
 		"--scenario", "upload:max=10,duration=10s,warmup=0s,conns=2",
 		"--baseline", "--baseline-time", "2s", "--seed", "42",
-		"--json", jsonPath, "--readme", readme, "--progress=false", "--note", "A note.",
+		"--json", jsonPath, "--doc", readme, "--progress=false", "--note", "A note.",
 	}, &stdout, &stderr)
 	if err != nil {
 		t.Fatalf("Main: %v\nstderr:\n%s", err, stderr.String())
@@ -146,6 +146,6 @@ func TestMainAgainstPictor(t *testing.T) {
 	doc, _ := os.ReadFile(readme)
 	if !strings.Contains(string(doc), "| cold |") || strings.Contains(string(doc), "old\n") ||
 		!strings.HasSuffix(string(doc), "\n\nA note.\n<!-- bench:end -->\n\nrest\n") {
-		t.Errorf("README block not rewritten:\n%s", doc)
+		t.Errorf("performance document block not rewritten:\n%s", doc)
 	}
 }
