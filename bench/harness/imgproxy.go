@@ -48,8 +48,10 @@ func imgproxyTemplate(addr string) string {
 	return "http://" + addr + "/insecure/rs:fit:{w}:0/q:{q}/plain/local:///{file}@{fmt}"
 }
 
-// imgproxyEnv is base without any IMGPROXY_ setting (so no IMGPROXY_KEY
-// or IMGPROXY_SALT: URLs are unsigned), plus the peer's settings: bound
+// imgproxyEnv is base without any IMGPROXY_ or glibc MALLOC_ setting (so
+// no IMGPROXY_KEY or IMGPROXY_SALT: URLs are unsigned; and not the
+// harness's own allocator settings, which scripts/bench.sh gives it), plus
+// the peer's settings: bound
 // to bind, the corpus directory as its local root, quality 80, and no
 // ETag or Last-Modified, so that nothing can answer 304 (the harness
 // sends no conditional requests either, and imgproxy keeps no cache of
@@ -59,7 +61,7 @@ func imgproxyTemplate(addr string) string {
 func imgproxyEnv(base []string, root, bind string) []string {
 	var env []string
 	for _, kv := range base {
-		if !strings.HasPrefix(kv, "IMGPROXY_") && !strings.HasPrefix(kv, "MALLOC_ARENA_MAX=") {
+		if !strings.HasPrefix(kv, "IMGPROXY_") && !strings.HasPrefix(kv, "MALLOC_") {
 			env = append(env, kv)
 		}
 	}
