@@ -160,8 +160,8 @@ func TestMainAgainstPictor(t *testing.T) {
 	for _, c := range run.Comparisons {
 		want := map[string]int64{"vs-jpeg": 6, "vs-widths": 10}[c.Scenario]
 		for _, sd := range []report.Side{c.Pictor, c.Peer} {
-			if sd.Requests != want || sd.Errors != 0 || sd.Throughput <= 0 || sd.BytesPerRequest <= 0 || sd.CPUPerRequest <= 0 {
-				t.Errorf("%s, %s: %+v; want %d requests answered, with their CPU", c.Scenario, sd.Target, sd, want)
+			if sd.Requests != want || sd.Errors != 0 || sd.Throughput <= 0 || sd.BytesPerRequest <= 0 || sd.PeakRSSBytes <= 0 {
+				t.Errorf("%s, %s: %+v; want %d requests answered, and the server's process read", c.Scenario, sd.Target, sd, want)
 			}
 		}
 	}

@@ -73,72 +73,72 @@ var peerKeys = map[string]bool{
 }
 
 // set applies one KEY=VALUE of a --scenario.
-func (sp *Spec) set(k, v string) error {
+func (s *Spec) set(k, v string) error {
 	var err error
 	switch k {
 	case "name":
-		sp.Name = v
+		s.Name = v
 	case "targets":
-		sp.Targets = strings.Split(v, "+")
+		s.Targets = strings.Split(v, "+")
 	case "formats":
 		for n := range strings.SplitSeq(v, "+") {
 			f, ok := parseFormat(n)
 			if !ok {
 				return fmt.Errorf("format %q", n)
 			}
-			sp.Formats = append(sp.Formats, f)
+			s.Formats = append(s.Formats, f)
 		}
 	case "conns", "connections":
-		sp.Config.Connections, err = strconv.Atoi(v)
+		s.Config.Connections, err = strconv.Atoi(v)
 	case "rate":
-		sp.Config.Rate, err = strconv.ParseFloat(v, 64)
+		s.Config.Rate, err = strconv.ParseFloat(v, 64)
 	case "backlog":
-		sp.Config.Backlog, err = strconv.Atoi(v)
+		s.Config.Backlog, err = strconv.Atoi(v)
 	case "duration":
-		sp.Config.Duration, err = time.ParseDuration(v)
+		s.Config.Duration, err = time.ParseDuration(v)
 	case "max", "max-requests":
-		sp.Config.MaxRequests, err = strconv.ParseInt(v, 10, 64)
+		s.Config.MaxRequests, err = strconv.ParseInt(v, 10, 64)
 	case "warmup":
-		sp.Config.Warmup, err = time.ParseDuration(v)
+		s.Config.Warmup, err = time.ParseDuration(v)
 	case "timeout":
-		sp.Config.Timeout, err = time.ParseDuration(v)
+		s.Config.Timeout, err = time.ParseDuration(v)
 	case "warm":
-		sp.Warm, err = parseOnOff(v)
+		s.Warm, err = parseOnOff(v)
 	case "min-rps":
-		sp.MinRPS, err = strconv.ParseFloat(v, 64)
+		s.MinRPS, err = strconv.ParseFloat(v, 64)
 	case "max-rss":
 		proc, size, ok := strings.Cut(v, ":")
 		if !ok || proc == "" {
 			return fmt.Errorf("max-rss=%s: want GROUP:SIZE, e.g. pictor:200MB", v)
 		}
-		sp.RSSProc = proc
-		sp.MaxRSS, err = ParseSize(size)
+		s.RSSProc = proc
+		s.MaxRSS, err = ParseSize(size)
 	case "file":
-		sp.File = v
+		s.File = v
 	case "width":
-		sp.Width, err = strconv.Atoi(v)
+		s.Width, err = strconv.Atoi(v)
 	case "widths":
 		lo, hi, ok := strings.Cut(v, "-")
 		if !ok {
 			return fmt.Errorf("widths=%s: want LO-HI, e.g. 300-899", v)
 		}
-		if sp.WidthLo, err = strconv.Atoi(lo); err == nil {
-			sp.WidthHi, err = strconv.Atoi(hi)
+		if s.WidthLo, err = strconv.Atoi(lo); err == nil {
+			s.WidthHi, err = strconv.Atoi(hi)
 		}
 	case "quality", "q":
-		sp.Quality, err = strconv.Atoi(v)
+		s.Quality, err = strconv.Atoi(v)
 	case "out":
 		f, ok := parseFormat(v)
 		if !ok {
 			return fmt.Errorf("out=%s: not a format", v)
 		}
-		sp.Out = f
+		s.Out = f
 	case "copies":
-		sp.Copies, err = strconv.Atoi(v)
+		s.Copies, err = strconv.Atoi(v)
 	case "min-ratio":
-		sp.MinRatio, err = strconv.ParseFloat(v, 64)
+		s.MinRatio, err = strconv.ParseFloat(v, 64)
 	case "max-rss-ratio":
-		sp.MaxRSSRatio, err = strconv.ParseFloat(v, 64)
+		s.MaxRSSRatio, err = strconv.ParseFloat(v, 64)
 	default:
 		return fmt.Errorf("unknown key %q", k)
 	}
@@ -150,28 +150,28 @@ func (sp *Spec) set(k, v string) error {
 
 // settlePeer checks a peer kind's settings and bounds its run to its
 // fresh requests: one per copy (distinct) or per width (widths).
-func (sp *Spec) settlePeer() error {
+func (s *Spec) settlePeer() error {
 	switch {
-	case sp.File == "":
+	case s.File == "":
 		return fmt.Errorf("file=NAME is required: the original, a name in the corpus")
-	case sp.Quality < 1 || sp.Quality > 100:
-		return fmt.Errorf("quality=%d: want 1..100", sp.Quality)
-	case sp.Width < 1, sp.WidthLo < 1, sp.WidthHi < sp.WidthLo:
-		return fmt.Errorf("width=%d widths=%d-%d: want widths of at least 1, LO <= HI", sp.Width, sp.WidthLo, sp.WidthHi)
-	case sp.MinRatio < 0, sp.MaxRSSRatio < 0:
+	case s.Quality < 1 || s.Quality > 100:
+		return fmt.Errorf("quality=%d: want 1..100", s.Quality)
+	case s.Width < 1, s.WidthLo < 1, s.WidthHi < s.WidthLo:
+		return fmt.Errorf("width=%d widths=%d-%d: want widths of at least 1, LO <= HI", s.Width, s.WidthLo, s.WidthHi)
+	case s.MinRatio < 0, s.MaxRSSRatio < 0:
 		return fmt.Errorf("min-ratio and max-rss-ratio must not be negative")
 	}
-	pool := int64(sp.WidthHi - sp.WidthLo + 1)
-	if sp.Kind == Distinct {
-		if sp.Copies == 0 {
-			sp.Copies = int(min(sp.Config.MaxRequests, maxCopies+1))
+	pool := int64(s.WidthHi - s.WidthLo + 1)
+	if s.Kind == Distinct {
+		if s.Copies == 0 {
+			s.Copies = int(min(s.Config.MaxRequests, maxCopies+1))
 		}
-		if sp.Copies < 1 || sp.Copies > maxCopies {
-			return fmt.Errorf("copies=%d: want 1..%d (give max= or copies=)", sp.Copies, maxCopies)
+		if s.Copies < 1 || s.Copies > maxCopies {
+			return fmt.Errorf("copies=%d: want 1..%d (give max= or copies=)", s.Copies, maxCopies)
 		}
-		pool = int64(sp.Copies)
+		pool = int64(s.Copies)
 	}
-	sp.Config.MaxRequests = min(sp.Config.MaxRequests, pool)
+	s.Config.MaxRequests = min(s.Config.MaxRequests, pool)
 	return nil
 }
 
