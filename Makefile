@@ -6,7 +6,7 @@ VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 FUZZTIME ?= 10m
 
-.PHONY: all deps build run test vet lint fmt-check ptx bench bench-components soak corpus fuzz clean
+.PHONY: all deps build bench-build run test vet lint fmt-check ptx bench bench-components soak corpus fuzz clean
 
 all: build
 
@@ -15,6 +15,11 @@ deps:
 
 build: deps
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) .
+
+# The bench harness, a command of its own: the pictor binary links none of
+# it. scripts/bench.sh builds it too.
+bench-build: deps
+	$(GO) build -o bin/pictor-bench ./cmd/pictor-bench
 
 # The whole service in the foreground, as the current user, under ./data:
 # supervisord runs Nginx on 127.0.0.1:8080 and the sidecar on a Unix
@@ -49,11 +54,14 @@ corpus:
 	@bash scripts/fetch-corpus.sh ./data/bench-corpus
 
 # The whole stack under load (scripts/bench.sh): the real stack under
-# supervisord, the bench harness through Nginx and direct to the sidecar,
-# Nginx's image_filter as a peer, and the in-process pipeline on the same
-# transforms for the overhead ratio. Writes data/bench/results.json,
-# data/bench/report.html and the README's table.
-bench: deps
+# supervisord, the bench harness (bin/pictor-bench) through Nginx and direct
+# to the sidecar, Nginx's image_filter as a peer, imgproxy v3.31.4 as a peer
+# when IMGPROXY_BIN names its binary (else skipped, saying how to build it),
+# and the in-process pipeline on the same transforms for the overhead ratio.
+# Writes data/bench/results.json, data/bench/report.html and the tables in
+# docs/performance.md. Only the imgproxy scenarios:
+#   IMGPROXY_BIN=/path/to/imgproxy BENCH_IMGPROXY=only make bench
+bench: deps bench-build
 	@bash scripts/bench.sh
 
 # Pipeline, cache and HTTP component benchmarks on real photos (see README,

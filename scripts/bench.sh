@@ -1,30 +1,45 @@
 #!/usr/bin/env bash
 # `make bench`: load tests of the whole stack, with reports people can read.
 #
-# Builds bin/pictor and the harness (go run ./bench), fetches the photo
-# corpus, and starts in a fresh temporary data directory, on free loopback
-# ports:
+# Builds bin/pictor and the harness, bin/pictor-bench (./cmd/pictor-bench;
+# not part of the pictor binary), fetches the photo corpus, and starts in a
+# fresh temporary data directory, on free loopback ports:
 #   - the real stack as `make run` starts it: configs from deploy/render.sh,
 #     supervisord running Nginx and the sidecar (on a Unix socket);
 #   - a peer: a second, separate Nginx with Debian's image_filter module
-#     (libgd), resizing the same originals from the corpus directory.
+#     (libgd), resizing the same originals from the corpus directory;
+#   - with IMGPROXY_BIN set: a second sidecar with every setting at its
+#     default (pictor-defaults: TCP, memory, disk and decode tiers at their
+#     defaults, as a new user runs it), and imgproxy, which the harness
+#     starts itself (unsigned URLs, quality 80, no ETag, its default
+#     workers: 2 × GOMAXPROCS). Without IMGPROXY_BIN the harness skips the
+#     imgproxy scenarios and says how to build imgproxy v3.31.4.
 # Then it runs the standard scenarios against Nginx (pictor-nginx), straight
 # to the sidecar's socket (pictor-direct) and against the peer (imagefilter),
-# runs the in-process pipeline on the cold runs' transforms, and writes
+# the imgproxy scenarios against pictor-defaults and imgproxy, runs the
+# in-process pipeline on the cold runs' transforms, and writes
 #   data/bench/results.json   every figure
 #   data/bench/report.html    charts; opens offline
-#   README.md                 the table between <!-- bench:begin --> and
-#                             <!-- bench:end -->
-# and prints the table. Every process it starts is stopped on exit.
+#   docs/performance.md       the tables between <!-- bench:begin --> and
+#                             <!-- bench:end --> (never README.md)
+# and prints the tables. Every process it starts is stopped on exit.
 #
 # Settings (environment):
 #   BENCH_SECONDS   measured seconds of each hot, mixed and upload run (10)
 #   BENCH_ROUNDS    rounds of each cold and srcset run (2; see below)
 #   BENCH_OPEN_RATE arrivals per second of the open-loop hot run (2000)
 #   BENCH_SCENARIOS harness --scenario values separated by ';', instead of
-#                   the standard ones (go run ./bench -h)
+#                   the standard ones (bin/pictor-bench -h)
 #   BENCH_OUT       where results.json and report.html go (data/bench)
-#   BENCH_README    the README to rewrite (README.md); empty: none
+#   BENCH_DOC       the document to rewrite (docs/performance.md); empty: none
+#   IMGPROXY_BIN    an imgproxy v3.31.4 binary, built outside this repository
+#                   (the harness prints how when it is not set)
+#   BENCH_IMGPROXY  1: the imgproxy scenarios run after the others (default);
+#                   0: not at all; only: nothing else (no image_filter peer,
+#                   proxy_cache front or baseline either)
+#   BENCH_PEER_SECONDS  measured seconds at most of each imgproxy scenario and
+#                   side (20); 4 connections, as issue "Cold transforms ahead
+#                   of imgproxy" measured them
 #   BENCH_DECODE_CACHE  the sidecar's PICTOR_DECODE_CACHE_BYTES (0). Off, so
 #                   that a cold request runs the whole pipeline, decode
 #                   included, as the in-process baseline does; on, a cold
@@ -41,11 +56,16 @@ secs=${BENCH_SECONDS:-10}
 rounds=${BENCH_ROUNDS:-2}
 open_rate=${BENCH_OPEN_RATE:-2000}
 out=${BENCH_OUT:-data/bench}
-readme=${BENCH_README-README.md}
+doc=${BENCH_DOC-docs/performance.md}
 decode_cache=${BENCH_DECODE_CACHE:-0}
-peer=${BENCH_PEER:-1}
-baseline=${BENCH_BASELINE:-1}
-cache_front=${BENCH_CACHE_FRONT:-1}
+imgproxy=${BENCH_IMGPROXY:-1}
+peer_secs=${BENCH_PEER_SECONDS:-20}
+imgproxy_bin=${IMGPROXY_BIN:-}
+if [ "$imgproxy" = only ]; then
+  peer=${BENCH_PEER:-0} baseline=${BENCH_BASELINE:-0} cache_front=${BENCH_CACHE_FRONT:-0}
+else
+  peer=${BENCH_PEER:-1} baseline=${BENCH_BASELINE:-1} cache_front=${BENCH_CACHE_FRONT:-1}
+fi
 corpus=$repo/data/bench-corpus
 
 die() { echo "bench: $*" >&2; exit 1; }
@@ -54,10 +74,16 @@ step() { echo "bench: $*" >&2; }
 if ! [[ $secs =~ ^[1-9][0-9]*$ ]]; then die "BENCH_SECONDS=$secs: want a whole number of seconds"; fi
 if ! [[ $rounds =~ ^[1-9][0-9]*$ ]]; then die "BENCH_ROUNDS=$rounds: want a whole number, at least 1"; fi
 if ! [[ $open_rate =~ ^[1-9][0-9]*$ ]]; then die "BENCH_OPEN_RATE=$open_rate: want a whole number"; fi
-if [ -n "$readme" ]; then
-  [ -f "$readme" ] || die "$readme not found (BENCH_README)"
-  if ! grep -q '^<!-- bench:begin -->$' "$readme" || ! grep -q '^<!-- bench:end -->$' "$readme"; then
-    die "$readme has no '<!-- bench:begin -->' and '<!-- bench:end -->' lines; add them where the table goes (or set BENCH_README= to skip it)"
+if ! [[ $peer_secs =~ ^[1-9][0-9]*$ ]]; then die "BENCH_PEER_SECONDS=$peer_secs: want a whole number of seconds"; fi
+case $imgproxy in 0 | 1 | only) ;; *) die "BENCH_IMGPROXY=$imgproxy: want 1, 0 or only" ;; esac
+if [ -n "$imgproxy_bin" ]; then
+  [ -x "$imgproxy_bin" ] || die "IMGPROXY_BIN=$imgproxy_bin is not an executable file"
+  imgproxy_bin=$(cd "$(dirname "$imgproxy_bin")" && pwd)/$(basename "$imgproxy_bin")
+fi
+if [ -n "$doc" ]; then
+  [ -f "$doc" ] || die "$doc not found (BENCH_DOC; BENCH_DOC= writes no document)"
+  if ! grep -q '^<!-- bench:begin -->$' "$doc" || ! grep -q '^<!-- bench:end -->$' "$doc"; then
+    die "$doc has no '<!-- bench:begin -->' and '<!-- bench:end -->' lines; add them where the tables go (or set BENCH_DOC= to skip it)"
   fi
 fi
 nginx=$(command -v nginx || echo /usr/sbin/nginx)
@@ -76,13 +102,14 @@ if [ "$peer" = 1 ] && [ ! -f "$module" ]; then
   fi
 fi
 
-step "building bin/pictor and the harness"
+step "building bin/pictor and the harness, bin/pictor-bench"
 version=$(git describe --always --dirty 2>/dev/null || echo dev)
 go build -ldflags "-X main.version=$version" -o bin/pictor .
+go build -o bin/pictor-bench ./cmd/pictor-bench
 bash scripts/fetch-corpus.sh "$corpus" >/dev/null
 
 tmp=$(mktemp -d /tmp/pictor-bench.XXXXXX)
-sup_pid='' peer_pid='' front_pid='' bench_pid=''
+sup_pid='' peer_pid='' front_pid='' bench_pid='' defaults_pid=''
 cleanup() {
   trap '' INT TERM
   if [ -n "$bench_pid" ] && kill -0 "$bench_pid" 2>/dev/null; then
@@ -97,6 +124,11 @@ cleanup() {
       ! kill -0 "$p" 2>/dev/null || kill -KILL -- "-$p" 2>/dev/null || true
     fi
   done
+  if [ -n "$defaults_pid" ] && kill -0 "$defaults_pid" 2>/dev/null; then
+    kill -TERM "$defaults_pid" 2>/dev/null || true # drains, then exits
+    for _ in $(seq 1 400); do kill -0 "$defaults_pid" 2>/dev/null || break; sleep 0.1; done
+    ! kill -0 "$defaults_pid" 2>/dev/null || kill -KILL -- "-$defaults_pid" 2>/dev/null || true
+  fi
   if [ -n "$sup_pid" ] && kill -0 "$sup_pid" 2>/dev/null; then
     # supervisord stops Nginx (graceful), then drains the sidecar.
     kill -TERM "$sup_pid" 2>/dev/null || true
@@ -108,12 +140,11 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-go build -o "$tmp/bench" ./bench
 
 # Free loopback ports: bound by the kernel, then released for the servers.
-read -r http_port admin_port peer_port front_port < <(python3 -c '
+read -r http_port admin_port peer_port front_port defaults_port defaults_admin < <(python3 -c '
 import socket
-ss = [socket.socket() for _ in range(4)]
+ss = [socket.socket() for _ in range(6)]
 for s in ss: s.bind(("127.0.0.1", 0))
 print(*[s.getsockname()[1] for s in ss])')
 
@@ -240,9 +271,10 @@ fi
 nfiles=$(find "$corpus" -maxdepth 1 -type f -regextype egrep -iregex '.*\.(jpe?g|png|webp|gif|avif)' | wc -l)
 njpeg=$(find "$corpus" -maxdepth 1 -type f -regextype egrep -iregex '.*\.jpe?g' | wc -l)
 r=$rounds
+specs=()
 if [ -n "${BENCH_SCENARIOS:-}" ]; then
   IFS=';' read -r -a specs <<<"$BENCH_SCENARIOS"
-else
+elif [ "$imgproxy" != only ]; then
   specs=(
     "cold:name=cold-jpeg,formats=jpeg,conns=4,max=$((njpeg * 5 * r * 3)),duration=120s,warmup=3s,targets=pictor-nginx+pictor-direct,max-rss=pictor:200MB"
     "cold:conns=2,max=$((nfiles * 5 * r)),duration=180s,targets=pictor-nginx+pictor-direct"
@@ -263,17 +295,61 @@ else
     )
   fi
 fi
+# The imgproxy scenarios (issue "Cold transforms ahead of imgproxy"): the
+# fresh pictor-defaults sidecar and imgproxy, one after the other, on the
+# same requests in the same order, 4 connections, at most BENCH_PEER_SECONDS
+# each: distinct JPEG originals (copies of one 3640x2400 photo, different
+# bytes) at w_400; distinct RGBA PNG originals at w_400 as WebP; one
+# original at 600 widths, each asked for once. Quality 80 on both sides,
+# given explicitly. copies= covers 40 (JPEG) and 15 (PNG) req/s; a faster
+# server ends its run when they are used up. The checks are the issue's
+# targets.
+peer_jpeg=ukui-firstgeneration-3640x2400.jpg
+peer_png=photo-3700x2400.png
+if [ -z "${BENCH_SCENARIOS:-}" ] && [ "$imgproxy" != 0 ]; then
+  both="targets=pictor-defaults+imgproxy,conns=4,duration=${peer_secs}s,quality=80,max-rss-ratio=0.8"
+  specs+=(
+    "distinct:name=imgproxy-jpeg,file=$peer_jpeg,width=400,copies=$((peer_secs * 40)),min-ratio=1.15,$both"
+    "distinct:name=imgproxy-png-webp,file=$peer_png,out=webp,width=400,copies=$((peer_secs * 15)),min-ratio=1.10,$both"
+    "widths:name=imgproxy-widths,file=$peer_jpeg,widths=300-899,min-ratio=3,$both"
+  )
+fi
+if [ -n "$imgproxy_bin" ] && [[ " ${specs[*]} " == *pictor-defaults* ]]; then
+  # A second sidecar with every PICTOR_ setting at its default but the
+  # ones it must be told (where to listen and keep data, the secrets), and
+  # the allocator settings supervisord gives the sidecar under make run.
+  # Its own data directory and process: the imgproxy scenarios see a fresh
+  # server, as the imgproxy beside it is.
+  mapfile -t unset_pictor < <(compgen -e | grep '^PICTOR_' | sed 's/^/--unset=/')
+  env "${unset_pictor[@]}" PICTOR_LISTEN="127.0.0.1:$defaults_port" PICTOR_ADMIN_LISTEN="127.0.0.1:$defaults_admin" \
+    PICTOR_DATA_DIR="$tmp/defaults" PICTOR_SIGNING_KEYS="$key" PICTOR_UPLOAD_TOKENS="$token" \
+    MALLOC_ARENA_MAX=2 MALLOC_MMAP_THRESHOLD_=1048576 \
+    setsid "$repo/bin/pictor" serve >"$tmp/defaults.log" 2>&1 &
+  defaults_pid=$!
+  for _ in $(seq 1 300); do
+    curl -fsS "http://127.0.0.1:$defaults_admin/healthz" >/dev/null 2>&1 && break
+    kill -0 "$defaults_pid" 2>/dev/null || die "the pictor-defaults sidecar exited: $(tail -n 5 "$tmp/defaults.log")"
+    sleep 0.1
+  done
+  curl -fsS "http://127.0.0.1:$defaults_admin/healthz" >/dev/null 2>&1 || die "the pictor-defaults sidecar did not come up"
+  step "pictor-defaults sidecar on 127.0.0.1:$defaults_port (pid $defaults_pid), every setting at its default"
+  args+=(--target "pictor-defaults=http://127.0.0.1:$defaults_port"
+    --pid "pictor-defaults=$defaults_pid" --procs pictor-defaults=pictor-defaults
+    --imgproxy "$imgproxy_bin"
+    --note "imgproxy scenarios: pictor-defaults is a second sidecar, \`bin/pictor serve\` on TCP with every \`PICTOR_\` setting at its default (memory, disk and decoded-original tiers included) but the listeners, data directory and secrets, and supervisord's \`MALLOC_ARENA_MAX=2 MALLOC_MMAP_THRESHOLD_=1048576\`; imgproxy $("$imgproxy_bin" version 2>/dev/null) is started by the harness with \`IMGPROXY_LOCAL_FILESYSTEM_ROOT\` at the corpus, unsigned URLs (\`/insecure/rs:fit:W:0/q:80/plain/local:///FILE@EXT\`), \`IMGPROXY_QUALITY=80\`, no ETag or Last-Modified, \`MALLOC_ARENA_MAX=2\` (its Docker image's) and its default workers, 2 × GOMAXPROCS = $((2 * $(nproc))). Both are reached directly on loopback TCP, one after the other, with the same requests in the same order; each request of a distinct run is an original neither has seen (a copy of the photo with its own JPEG comment or PNG tEXt chunk, uploaded to Pictor, written under the corpus directory for imgproxy)."
+  )
+fi
 for s in "${specs[@]}"; do args+=(--scenario "$s"); done
 [ "$baseline" = 0 ] || args+=(--baseline --baseline-time 30s)
 args+=(
   --key "$key" --token "$token" --corpus "$corpus"
   --json "$out/results.json" --html "$out/report.html"
-  --command "make bench"
+  --command "${imgproxy_bin:+IMGPROXY_BIN=$imgproxy_bin }$([ "$imgproxy" = 1 ] || echo "BENCH_IMGPROXY=$imgproxy ")make bench"
   --note "Set-up: \`scripts/bench.sh\` starts the stack as \`make run\` does (supervisord, Nginx, the sidecar on a Unix socket; configs from \`deploy/render.sh\`) in a fresh data directory, with every setting at its default except \`PICTOR_DECODE_CACHE_BYTES=$decode_cache\` (so that a cold request decodes its original, as the in-process baseline does) and uploads through Nginx allowed at load-test rates. pictor-direct is the same sidecar reached on its socket; pictor-nginx-cache is a second Nginx in front of it with the optional proxy_cache layer on (\`render.sh --proxy-cache\`), so hot variants are answered by Nginx from its cache; imagefilter is a separate Nginx with Debian's \`image_filter\` module (libgd), JPEG and WebP quality 80, no cache. The load generator runs on the same machine."
   --note "Scenarios: the corpus is $nfiles originals ($njpeg JPEG, the rest PNG and WebP, 300 px to 4096 px wide; \`scripts/fetch-corpus.sh\`). cold asks for widths never asked for before, five per original (sixths of its width up to 2304 px, less a varying offset, at a varying quality); srcset asks for the same five widths in one request (\`/srcset/\`); cold and srcset runs stop after whole rounds over the corpus, so their mix of originals and widths is the same. hot draws Zipf(1.1) from 10 widths (up to 640 px) of every original, all in the memory tier first; mixed is 90% hot, 10% cold; upload posts originals made unique per request. The baseline is the cold runs' transforms made again in the harness process through \`transform.Processor\`, 2 at a time."
   --note "Load average when the run began: $(cut -d' ' -f1-3 /proc/loadavg). These 2 cores are shared with other work: compare figures within one run, not across runs."
 )
-[ -z "$readme" ] || args+=(--readme "$readme")
+[ -z "$doc" ] || args+=(--doc "$doc")
 mkdir -p "$out"
 step "running ${#specs[@]} scenarios"
 # In the background, so that a signal to this script runs the trap at once
@@ -281,7 +357,7 @@ step "running ${#specs[@]} scenarios"
 # The harness's in-process baseline runs with the sidecar's allocator
 # settings (supervisor/supervisord.conf.tmpl), so the ratio compares the
 # same libvips work under the same malloc.
-MALLOC_ARENA_MAX=2 MALLOC_MMAP_THRESHOLD_=1048576 "$tmp/bench" "${args[@]}" &
+MALLOC_ARENA_MAX=2 MALLOC_MMAP_THRESHOLD_=1048576 bin/pictor-bench "${args[@]}" &
 bench_pid=$!
 wait "$bench_pid"
-step "wrote $out/results.json and $out/report.html${readme:+, and the table in $readme}"
+step "wrote $out/results.json and $out/report.html${doc:+, and the tables in $doc}"

@@ -42,7 +42,7 @@ command -v python3 >/dev/null || die "python3 not found (scripts/bench.sh needs 
 mkdir -p "$out"
 
 echo "soak: measuring capacity (mixed, closed loop, 8 connections, ${probe}s)" >&2
-BENCH_PEER=0 BENCH_README= BENCH_BASELINE=0 BENCH_OUT="$out/capacity" \
+BENCH_PEER=0 BENCH_IMGPROXY=0 BENCH_DOC= BENCH_BASELINE=0 BENCH_OUT="$out/capacity" \
   BENCH_SCENARIOS="mixed:name=capacity,conns=8,duration=${probe}s,warmup=5s,targets=pictor-nginx" \
   bash scripts/bench.sh
 capacity=$(python3 -c '
@@ -53,7 +53,7 @@ rate=$((capacity * load / 100))
 [ "$rate" -ge 1 ] || die "capacity measured as $capacity req/s"
 
 echo "soak: capacity $capacity req/s; ${minutes} minutes open loop at $rate req/s ($load%)" >&2
-BENCH_PEER=0 BENCH_README= BENCH_BASELINE=0 BENCH_OUT="$out/soak" \
+BENCH_PEER=0 BENCH_IMGPROXY=0 BENCH_DOC= BENCH_BASELINE=0 BENCH_OUT="$out/soak" \
   BENCH_SCENARIOS="mixed:name=soak,rate=$rate,conns=64,duration=${minutes}m,max=$((rate * minutes * 60 * 2)),warmup=5s,targets=pictor-nginx" \
   bash scripts/bench.sh
 

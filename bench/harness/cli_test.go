@@ -64,7 +64,7 @@ func TestParseArgs(t *testing.T) {
 	if len(c.specs) != 1 || c.specs[0].Config.Duration != 3*time.Second || len(c.targetsFor(c.specs[0])) != 1 {
 		t.Errorf("specs = %+v", c.specs)
 	}
-	if !strings.HasPrefix(c.command, "go run ./bench --target a=http://127.0.0.1:1 --template 'p=http://127.0.0.1:2/{w}/{file}'") {
+	if !strings.HasPrefix(c.command, "pictor-bench --target a=http://127.0.0.1:1 --template 'p=http://127.0.0.1:2/{w}/{file}'") {
 		t.Errorf("command = %q", c.command)
 	}
 	t.Setenv("PICTOR_SIGNING_KEYS", "k9:from-the-environment")

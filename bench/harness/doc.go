@@ -18,8 +18,16 @@
 // After the runs, Baseline makes the cold runs' transforms again in this
 // process through transform.Processor, and ratios compares results with it
 // and with each other. The report package writes the table, the JSON file
-// and the HTML report; the Markdown table goes into the block between the
-// bench markers of docs/performance.md, never into README.md.
+// and the HTML report; RewriteDoc puts the Markdown tables in the
+// performance document (docs/performance.md), never in README.md.
+//
+// The peer kinds, distinct and widths (peerpool.go), set Pictor beside
+// another server on the same requests in the same order: distinct asks for
+// a different original every time (copies of one photo, uploaded to Pictor
+// and written under the corpus directory for the peer), widths asks for one
+// original at a span of widths, each once. The harness can start imgproxy
+// itself as that peer (imgproxy.go); comparisons (compare.go) put both
+// sides' figures and their ratio in one table.
 //
 // Cold and srcset requests are variants this invocation has not asked for
 // before (variants.go), so no cache tier answers them; the decoded-original

@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -19,7 +21,7 @@ import (
 // TestMainAgainstPictor runs the harness's whole command line against the
 // real pictor binary on a Unix socket, as the sidecar listens behind
 // Nginx: upload of the corpus, every scenario, the /proc sampling of the
-// server, the in-process baseline, the JSON file and the README block.
+// server, the in-process baseline, the JSON file and the performance document's block.
 func TestMainAgainstPictor(t *testing.T) {
 	if testing.Short() {
 		t.Skip("skipped under -short, which asks for no child processes: this test builds and starts the pictor binary; make test (no -short) runs it")
@@ -84,23 +86,48 @@ func TestMainAgainstPictor(t *testing.T) {
 		}
 		os.WriteFile(filepath.Join(corpus, n), b, 0o644)
 	}
-	readme := filepath.Join(dir, "README.md")
+	readme := filepath.Join(dir, "performance.md")
 	os.WriteFile(readme, []byte("# x\n\n<!-- bench:begin -->\nold\n<!-- bench:end -->\n\nrest\n"), 0o644)
 	jsonPath := filepath.Join(dir, "results.json")
+
+	// A peer that serves the corpus files as they are, at /{w}/{file}@{fmt}:
+	// it shows that the distinct copies are where a peer reads them.
+	var (
+		peerMu    sync.Mutex
+		peerFiles = map[string]int{}
+	)
+	peer := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, rest, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/")
+		name, _, _ := strings.Cut(rest, "@")
+		b, err := os.ReadFile(filepath.Join(corpus, filepath.FromSlash(name)))
+		if err != nil {
+			http.NotFound(w, r)
+			return
+		}
+		peerMu.Lock()
+		peerFiles[name]++
+		peerMu.Unlock()
+		w.Write(b)
+	}))
+	defer peer.Close()
 
 	var stdout, stderr bytes.Buffer
 	err = Main(context.Background(), []string{
 		"--target", "pictor=unix:" + sock,
 		"--key", testKeys, "--token", testToken, "--corpus", corpus,
 		"--pid", fmt.Sprintf("pictor=%d", srv.Process.Pid),
+		"--template", "peer=" + peer.URL + "/{w}/{file}@{fmt}",
+		"--pid", fmt.Sprintf("peer=%d", os.Getpid()), "--procs", "peer=peer", "--procs", "pictor=pictor",
 		// Whole rounds: 2 originals × 5 widths, and 2 srcsets.
-		"--scenario", "cold:max=20,conns=2,duration=30s,warmup=0s",
-		"--scenario", "srcset:max=4,conns=2,duration=30s,warmup=0s",
-		"--scenario", "hot:duration=500ms,warmup=100ms,conns=4",
-		"--scenario", "mixed:duration=500ms,warmup=0s,conns=2",
+		"--scenario", "cold:max=20,conns=2,duration=30s,warmup=0s,targets=pictor",
+		"--scenario", "srcset:max=4,conns=2,duration=30s,warmup=0s,targets=pictor",
+		"--scenario", "hot:duration=500ms,warmup=100ms,conns=4,targets=pictor",
+		"--scenario", "mixed:duration=500ms,warmup=0s,conns=2,targets=pictor",
 		"--scenario", "upload:max=10,duration=10s,warmup=0s,conns=2",
+		"--scenario", "distinct:name=vs-jpeg,file=sample.jpg,width=100,copies=6,conns=2,targets=pictor+peer",
+		"--scenario", "widths:name=vs-widths,file=sample.jpg,widths=100-109,out=webp,conns=2,targets=pictor+peer",
 		"--baseline", "--baseline-time", "2s", "--seed", "42",
-		"--json", jsonPath, "--readme", readme, "--progress=false", "--note", "A note.",
+		"--json", jsonPath, "--doc", readme, "--progress=false", "--note", "A note.",
 	}, &stdout, &stderr)
 	if err != nil {
 		t.Fatalf("Main: %v\nstderr:\n%s", err, stderr.String())
@@ -110,8 +137,8 @@ func TestMainAgainstPictor(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(run.Results) != 5 {
-		t.Fatalf("%d results, want 5", len(run.Results))
+	if len(run.Results) != 9 {
+		t.Fatalf("%d results, want 9", len(run.Results))
 	}
 	for _, r := range run.Results {
 		if r.Requests == 0 || len(r.Errors) != 0 || r.Latency.P50 <= 0 || len(r.Processes) != 1 {
@@ -120,7 +147,38 @@ func TestMainAgainstPictor(t *testing.T) {
 	}
 	byName := map[string]report.Result{}
 	for _, r := range run.Results {
-		byName[r.Scenario] = r
+		if r.Target == "pictor" {
+			byName[r.Scenario] = r
+		}
+	}
+	// Both sides of the peer scenarios: every request answered, each a
+	// different copy (distinct) or width (widths); the copies are gone
+	// after the run.
+	if len(run.Comparisons) != 2 {
+		t.Fatalf("%d comparisons, want 2: %+v", len(run.Comparisons), run.Comparisons)
+	}
+	for _, c := range run.Comparisons {
+		want := map[string]int64{"vs-jpeg": 6, "vs-widths": 10}[c.Scenario]
+		for _, sd := range []report.Side{c.Pictor, c.Peer} {
+			if sd.Requests != want || sd.Errors != 0 || sd.Throughput <= 0 || sd.BytesPerRequest <= 0 || sd.PeakRSSBytes <= 0 {
+				t.Errorf("%s, %s: %+v; want %d requests answered, and the server's process read", c.Scenario, sd.Target, sd, want)
+			}
+		}
+	}
+	copies := 0
+	for name, n := range peerFiles {
+		if strings.HasPrefix(name, copiesDirPrefix) {
+			copies++
+			if n != 1 {
+				t.Errorf("the peer was asked for %s %d times", name, n)
+			}
+		}
+	}
+	if copies != 6 || peerFiles["sample.jpg"] != 10 {
+		t.Errorf("the peer served %d copies and sample.jpg %d times, want 6 and 10: %v", copies, peerFiles["sample.jpg"], peerFiles)
+	}
+	if ents, _ := filepath.Glob(filepath.Join(corpus, copiesDirPrefix+"*")); len(ents) != 0 {
+		t.Errorf("copies left in the corpus: %v", ents)
 	}
 	if cold := byName["cold"]; cold.Requests != 20 || cold.Processes[0].CPUSeconds <= 0 || cold.Bytes == 0 {
 		t.Errorf("cold: %d requests, %.2f CPU-s, %d bytes: want 20 requests that cost the server CPU", cold.Requests, cold.Processes[0].CPUSeconds, cold.Bytes)
@@ -146,6 +204,6 @@ func TestMainAgainstPictor(t *testing.T) {
 	doc, _ := os.ReadFile(readme)
 	if !strings.Contains(string(doc), "| cold |") || strings.Contains(string(doc), "old\n") ||
 		!strings.HasSuffix(string(doc), "\n\nA note.\n<!-- bench:end -->\n\nrest\n") {
-		t.Errorf("README block not rewritten:\n%s", doc)
+		t.Errorf("performance document block not rewritten:\n%s", doc)
 	}
 }

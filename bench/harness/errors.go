@@ -19,6 +19,9 @@ var (
 	ErrNoToken = errors.New("harness: Pictor targets need an upload token (--token or PICTOR_UPLOAD_TOKENS)")
 	// ErrScenario is a --scenario that cannot be parsed.
 	ErrScenario = errors.New("harness: bad scenario")
-	// ErrMarkers is a README without the block the harness rewrites.
-	ErrMarkers = errors.New("harness: README has no <!-- bench:begin --> … <!-- bench:end --> block")
+	// ErrMarkers is a performance document without the one block the
+	// harness rewrites (or no such document).
+	ErrMarkers = errors.New("harness: the document needs one <!-- bench:begin --> … <!-- bench:end --> block")
+	// ErrImgproxy is an imgproxy peer that cannot be started.
+	ErrImgproxy = errors.New("harness: imgproxy")
 )

@@ -3,6 +3,7 @@ package harness
 import (
 	"context"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"runtime"
 	"sync"
@@ -20,10 +21,21 @@ const (
 	Hot    = "hot"    // Zipf over a fixed set of variants, warmed first
 	Mixed  = "mixed"  // 90% hot, 10% cold
 	Upload = "upload" // POST /upload of originals made unique per request
+	// Distinct: every request a different original, copies of one photo
+	// with the same pixels and different bytes, at one width.
+	Distinct = "distinct"
+	// Widths: one original at a span of widths, each asked for once.
+	Widths = "widths"
 )
 
 // Kinds lists the scenario kinds in the order a default run measures them.
 var Kinds = []string{Cold, Srcset, Hot, Mixed, Upload}
+
+// PeerKinds are the kinds that set Pictor beside a peer: each target gets
+// the same requests in the same order, and each request asks for a
+// transform no earlier request of the run asked for. They need a fresh
+// server: variants a server made in an earlier run would be cache hits.
+var PeerKinds = []string{Distinct, Widths}
 
 // zipfS is the Zipf exponent of the hot scenario, the one the memory
 // tier's own benchmark uses. Web proxy traces show somewhat flatter
@@ -59,6 +71,21 @@ type Spec struct {
 	// group RSSProc stays below it, in bytes.
 	MaxRSS  int64
 	RSSProc string
+
+	// The peer kinds' settings (ParseSpec fills in their defaults):
+	File    string        // the original, a name in the corpus
+	Width   int           // distinct: the width asked for
+	Quality int           // the quality asked for, explicitly, of both sides
+	Out     format.Format // the output format; Unknown keeps the original's
+	Copies  int           // distinct: how many copies of File
+	// WidthLo and WidthHi bound the widths kind's widths, both included.
+	WidthLo, WidthHi int
+	// MinRatio, when above 0, adds a check that Pictor's successful
+	// requests per second are at least this many times the peer's.
+	MinRatio float64
+	// MaxRSSRatio, when above 0, adds a check that Pictor's peak RSS is at
+	// most this many times the peer's.
+	MaxRSSRatio float64
 }
 
 // label is the scenario's name in the results.
@@ -90,6 +117,12 @@ type env struct {
 	pictor *Pictor
 	space  *space
 	seed   uint64
+	corpus string  // the corpus directory, a peer's root
+	all    []*File // the whole corpus
+	stderr io.Writer
+	// pools are the peer kinds' requests, per scenario: made once, so that
+	// every target gets the same ones in the same order.
+	pools map[string]*peerPool
 	// upload numbers every uploaded copy, so that no two are the same
 	// bytes in this invocation or (random start) another.
 	upload atomic.Uint64
@@ -223,6 +256,8 @@ func (e *env) generator(ctx context.Context, s Spec, t *Target, files []*File) (
 			return hot, err
 		}
 		return &mixedGen{hot: hot, cold: &coldGen{env: e, t: t, files: rotation{files: files}}}, nil
+	case Distinct, Widths:
+		return e.poolGen(ctx, s, t)
 	case Upload:
 		var up []*File
 		for _, f := range files {

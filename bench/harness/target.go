@@ -6,11 +6,13 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"path"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/pictorhq/pictor/transform/format"
 	"github.com/pictorhq/pictor/transform/options"
 	"github.com/pictorhq/pictor/transform/sign"
 	"github.com/valyala/fasthttp"
@@ -100,12 +102,13 @@ func (t *Target) Client(cfg Config) *fasthttp.HostClient {
 type Variant struct {
 	File    *File
 	Width   int
-	Quality int // 0: the encoder's default
+	Quality int           // 0: the encoder's default
+	Format  format.Format // Unknown: the original's
 }
 
 // Options is v as transform options, in canonical form.
 func (v Variant) Options() options.Options {
-	return options.Options{Width: v.Width, Quality: v.Quality}
+	return options.Options{Width: v.Width, Quality: v.Quality, Format: v.Format}
 }
 
 // Pictor is what the harness needs to speak Pictor's API: the signing keys
@@ -218,31 +221,40 @@ func (t *Target) setUpload(req *fasthttp.Request, p *Pictor, body []byte) {
 // Upload stores every file on t through POST /upload and keeps the keys
 // it answers with.
 func (t *Target) Upload(ctx context.Context, c *fasthttp.HostClient, p *Pictor, files []*File) error {
-	if p.token == "" {
-		return fmt.Errorf("%w (target %s)", ErrNoToken, t.Label)
-	}
-	req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
-	defer fasthttp.ReleaseRequest(req)
-	defer fasthttp.ReleaseResponse(resp)
+	var body []byte
 	for _, f := range files {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		body := append([]byte(multipartHead(f.Name, f.Format.ContentType())), f.Data...)
-		body = append(body, multipartTail...)
-		req.Reset()
-		t.setUpload(req, p, body)
-		if err := c.Do(req, resp); err != nil {
-			return fmt.Errorf("harness: upload %s to %s: %w", f.Name, t.Label, err)
+		var err error
+		if body, err = t.uploadOne(c, p, f, f.Data, body); err != nil {
+			return err
 		}
-		if sc := resp.StatusCode(); sc != fasthttp.StatusOK && sc != fasthttp.StatusCreated {
-			return fmt.Errorf("harness: upload %s to %s: status %d: %s", f.Name, t.Label, sc, resp.Body())
-		}
-		var u struct{ Key string }
-		if err := json.Unmarshal(resp.Body(), &u); err != nil || u.Key == "" {
-			return fmt.Errorf("harness: upload %s to %s: no key in %q", f.Name, t.Label, resp.Body())
-		}
-		t.keys[f.Name] = u.Key
 	}
 	return nil
+}
+
+// uploadOne stores data on t as f's bytes, keeps the key t answers with
+// under f.Name, and returns the body buffer for reuse.
+func (t *Target) uploadOne(c *fasthttp.HostClient, p *Pictor, f *File, data, body []byte) ([]byte, error) {
+	if p.token == "" {
+		return body, fmt.Errorf("%w (target %s)", ErrNoToken, t.Label)
+	}
+	req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
+	defer fasthttp.ReleaseRequest(req)
+	defer fasthttp.ReleaseResponse(resp)
+	body = append(append(append(body[:0], multipartHead(path.Base(f.Name), f.Format.ContentType())...), data...), multipartTail...)
+	t.setUpload(req, p, body)
+	if err := c.Do(req, resp); err != nil {
+		return body, fmt.Errorf("harness: upload %s to %s: %w", f.Name, t.Label, err)
+	}
+	if sc := resp.StatusCode(); sc != fasthttp.StatusOK && sc != fasthttp.StatusCreated {
+		return body, fmt.Errorf("harness: upload %s to %s: status %d: %s", f.Name, t.Label, sc, resp.Body())
+	}
+	var u struct{ Key string }
+	if err := json.Unmarshal(resp.Body(), &u); err != nil || u.Key == "" {
+		return body, fmt.Errorf("harness: upload %s to %s: no key in %q", f.Name, t.Label, resp.Body())
+	}
+	t.keys[f.Name] = u.Key
+	return body, nil
 }

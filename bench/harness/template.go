@@ -17,8 +17,9 @@ import (
 //	{w}    the width asked for, in pixels
 //	{h}    the height that keeps the original's aspect ratio at that width
 //	{file} the original's file name in the corpus (the peer's root is the
-//	       corpus directory)
-//	{fmt}  the output format's extension: the original's (jpg, png, webp, …)
+//	       corpus directory), or its path under it, each segment escaped
+//	{fmt}  the output format's extension: the one asked for, else the
+//	       original's (jpg, png, webp, …)
 //	{q}    the quality asked for, or 80 (Pictor's and the image_filter
 //	       peer's JPEG and WebP default) when none is
 //	{key}  the original's Pictor key: hex SHA-256 of its bytes, a dot and
@@ -120,9 +121,17 @@ func (t *Template) Expand(v Variant) string {
 		case "h":
 			b.WriteString(strconv.Itoa(heightFor(v.File, v.Width)))
 		case "file":
-			b.WriteString(url.PathEscape(v.File.Name))
+			for i, seg := range strings.Split(v.File.Name, "/") {
+				if i > 0 {
+					b.WriteByte('/')
+				}
+				b.WriteString(url.PathEscape(seg))
+			}
 		case "fmt":
-			f := v.File.Format
+			f := v.Format
+			if f == format.Unknown {
+				f = v.File.Format
+			}
 			if f == format.Unknown {
 				f = format.JPEG
 			}

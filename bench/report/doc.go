@@ -1,19 +1,22 @@
 // Package report turns a bench run into what people read: a terminal
-// table, the Markdown block of docs/performance.md, a JSON results file and
-// an HTML page with charts.
+// table, the Markdown block in docs/performance.md, a JSON results file
+// and an HTML page with charts.
 //
 // The harness measures a Run (model.go): every scenario against every
 // target, each a Result with its latency percentiles and distribution, a
 // timeline of one sample per interval, and the CPU and memory of the server
-// processes it watched, plus Ratios computed across results. The writers
+// processes it watched, plus Ratios computed across results and
+// Comparisons: Pictor and a peer side by side on one scenario, with
+// Pictor ÷ peer for each figure. The writers
 // only format; none of them measures or recomputes a figure, except the
 // requests per second of each timeline interval, which the HTML charts
 // derive from the interval's request count and length.
 //
 //   - WriteTable: aligned text, one row per result (and one per further
-//     server process), then the ratios with their targets and verdicts.
-//   - WriteMarkdown: the same as Markdown tables, with the machine and the
-//     command, for docs/performance.md.
+//     server process), then the ratios with their targets and verdicts,
+//     then the comparisons.
+//   - WriteMarkdown: the same as Markdown tables, comparisons first, with
+//     the machine and the command, for the performance document.
 //   - WriteJSON and ReadJSON: the results file, replaced atomically.
 //   - WriteHTML: one self-contained page, also replaced atomically.
 //

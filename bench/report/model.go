@@ -11,7 +11,7 @@ import "time"
 // target, plus the ratios computed across them.
 type Run struct {
 	Started time.Time `json:"started"`
-	// Command is the command line that produced the run, for the README.
+	// Command is the command line that produced the run, for the performance document.
 	Command string   `json:"command"`
 	Machine Machine  `json:"machine"`
 	Results []Result `json:"results"`
@@ -19,6 +19,9 @@ type Run struct {
 	// baseline (cold CPU per request ÷ pipeline CPU per image, srcset
 	// variant CPU ÷ cold variant CPU, ...).
 	Ratios []Ratio `json:"ratios,omitempty"`
+	// Comparisons set Pictor beside a peer on scenarios that asked both
+	// the same requests in the same order.
+	Comparisons []Comparison `json:"comparisons,omitempty"`
 }
 
 // Machine is what the run ran on.
@@ -113,4 +116,55 @@ type Ratio struct {
 	Better string `json:"better,omitempty"`
 	Met    bool   `json:"met"`
 	Detail string `json:"detail,omitempty"` // how it was computed, in words
+}
+
+// Comparison is Pictor and a peer on one scenario, side by side.
+type Comparison struct {
+	Scenario string `json:"scenario"`
+	// Workload says in words what every request asked for.
+	Workload string `json:"workload"`
+	Pictor   Side   `json:"pictor"`
+	Peer     Side   `json:"peer"`
+}
+
+// Side is one server's figures in a Comparison.
+type Side struct {
+	Target   string `json:"target"`
+	Requests int64  `json:"requests"`
+	Errors   int64  `json:"errors"`
+	// Throughput is successful requests per second.
+	Throughput float64 `json:"throughput"`
+	// CPUPerRequest is the server's CPU (every process group of its
+	// target) per request, in milliseconds; 0 when it was not read.
+	CPUPerRequest   float64 `json:"cpu_ms_per_request"`
+	P50             float64 `json:"p50_ms"`
+	P99             float64 `json:"p99_ms"`
+	BytesPerRequest float64 `json:"bytes_per_request"` // response bodies
+	PeakRSSBytes    int64   `json:"peak_rss_bytes"`    // 0 when it was not read
+}
+
+// SideRatio is Pictor's figure over the peer's, column by column: above 1
+// is better for Throughput, below 1 for the others; 0 where either figure
+// is unknown.
+type SideRatio struct {
+	Throughput, CPUPerRequest, P50, P99, BytesPerRequest, PeakRSS float64
+}
+
+// Ratio is Pictor over the peer.
+func (c *Comparison) Ratio() SideRatio {
+	div := func(a, b float64) float64 {
+		if a == 0 || b == 0 {
+			return 0
+		}
+		return a / b
+	}
+	p, q := &c.Pictor, &c.Peer
+	return SideRatio{
+		Throughput:      div(p.Throughput, q.Throughput),
+		CPUPerRequest:   div(p.CPUPerRequest, q.CPUPerRequest),
+		P50:             div(p.P50, q.P50),
+		P99:             div(p.P99, q.P99),
+		BytesPerRequest: div(p.BytesPerRequest, q.BytesPerRequest),
+		PeakRSS:         div(float64(p.PeakRSSBytes), float64(q.PeakRSSBytes)),
+	}
 }

@@ -23,7 +23,7 @@ var tableHeader = []string{
 // WriteTable writes r as aligned text for a terminal: one row per result
 // (scenarios together, in the order they ran), with one more row for each
 // further server process the harness watched, then the ratios with their
-// targets and whether each was met.
+// targets and whether each was met, then Pictor beside each peer.
 func WriteTable(w io.Writer, r *Run) error {
 	if r == nil {
 		return ErrNilRun
@@ -73,12 +73,17 @@ func WriteTable(w io.Writer, r *Run) error {
 			return err
 		}
 	}
+	if err := writeComparisonTable(bw, r.Comparisons); err != nil {
+		return err
+	}
 	return bw.Flush()
 }
 
-// WriteMarkdown writes r as Markdown for the README: the machine, when the
-// run started and the command that produced it, then the results table and
-// the ratios table. It starts with no heading, so that it fits under any.
+// WriteMarkdown writes r as Markdown for the performance document: the
+// machine, when the run started and the command that produced it, then
+// Pictor beside each peer (the figures a reader comes for), the results
+// table and the ratios table. It starts with no heading, so that it fits
+// under any.
 func WriteMarkdown(w io.Writer, r *Run) error {
 	if r == nil {
 		return ErrNilRun
@@ -92,6 +97,10 @@ func WriteMarkdown(w io.Writer, r *Run) error {
 			fence += "`"
 		}
 		fmt.Fprintf(bw, "%ssh\n%s\n%s\n\n", fence, r.Command, fence)
+	}
+	if len(r.Comparisons) > 0 {
+		writeComparisonMarkdown(bw, r.Comparisons)
+		fmt.Fprintln(bw)
 	}
 	if len(r.Results) == 0 {
 		fmt.Fprintln(bw, "No results.")

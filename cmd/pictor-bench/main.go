@@ -1,7 +1,8 @@
-// Command bench load-tests Pictor and its peers: `go run ./bench -h` lists
-// the flags; scripts/bench.sh (make bench) runs the standard scenarios
-// against the whole stack. The work is in package bench/harness, which the
-// pictor binary also offers as `pictor bench`.
+// Command pictor-bench load-tests Pictor and its peers: `pictor-bench -h`
+// lists the flags; scripts/bench.sh (make bench) builds it and runs the
+// standard scenarios against the whole stack. The work is in package
+// bench/harness. It is a command of its own so that the pictor server
+// binary links none of the harness (charts, HTML report, load generator).
 package main
 
 import (
@@ -25,7 +26,7 @@ func main() {
 		return
 	}
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "bench:", err)
+		fmt.Fprintln(os.Stderr, "pictor-bench:", err)
 		os.Exit(1)
 	}
 }

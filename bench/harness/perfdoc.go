@@ -9,17 +9,21 @@ import (
 	"github.com/pictorhq/pictor/bench/report"
 )
 
-// The README's performance table sits between these markers; RewriteReadme
-// replaces what is between them and nothing else.
+// The performance document's figures (docs/performance.md; never
+// README.md) sit between these markers; RewriteDoc replaces what is between
+// them and nothing else.
 const (
 	markerBegin = "<!-- bench:begin -->"
 	markerEnd   = "<!-- bench:end -->"
 )
 
-// RewriteReadme replaces the text between the bench markers of the file at
-// path with run as Markdown (report.WriteMarkdown) followed by notes, one
-// paragraph each, atomically: a temporary file, then a rename.
-func RewriteReadme(path string, run *report.Run, notes []string) error {
+// DefaultDoc is the document make bench writes its figures into.
+const DefaultDoc = "docs/performance.md"
+
+// RewriteDoc replaces the text between the bench markers of the Markdown
+// file at path with run as Markdown (report.WriteMarkdown) followed by
+// notes, one paragraph each, atomically: a temporary file, then a rename.
+func RewriteDoc(path string, run *report.Run, notes []string) error {
 	raw, err := os.ReadFile(path)
 	if err != nil {
 		return err
@@ -44,6 +48,19 @@ func RewriteReadme(path string, run *report.Run, notes []string) error {
 		return err
 	}
 	return os.Rename(tmp, path)
+}
+
+// checkDoc reports, before minutes of measuring, whether RewriteDoc will
+// find its block in the file at path.
+func checkDoc(path string) error {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("%w: %w (scripts/bench.sh: BENCH_DOC= writes no document)", ErrMarkers, err)
+	}
+	if _, err := replaceBlock(raw, ""); err != nil {
+		return fmt.Errorf("%w in %s", err, path)
+	}
+	return nil
 }
 
 // replaceBlock puts block between the markers of doc, each marker alone on
