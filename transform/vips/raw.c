@@ -77,19 +77,6 @@ pictor_from_pixels(const void *buf, size_t len,
 	return 0;
 }
 
-// pictor_resize_straight is vips_resize with the pipeline's kernel and
-// no premultiplication, whatever the bands: the plain libvips operation
-// that a reimplementation of its arithmetic is checked against.
-int
-pictor_resize_straight(VipsImage *in, VipsImage **out,
-	double hscale, double vscale)
-{
-	return vips_resize(in, out, hscale,
-		"vscale", vscale,
-		"kernel", VIPS_KERNEL_LANCZOS3,
-		NULL);
-}
-
 // pictor_tile_size is the region size a sink (save, write to memory)
 // computes in at a time: operations whose arithmetic depends on where a
 // region starts (reducev, reduceh) give results that depend on it.

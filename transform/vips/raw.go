@@ -65,18 +65,6 @@ func FromPixels(pix []byte, width, height, bands int, like *Image) (*Image, erro
 	return wrap(out), nil
 }
 
-// ResizeStraight is vips_resize with Resize's Lanczos3 kernel but without
-// premultiplying alpha, whatever the bands: the bare libvips operation,
-// for checking a reimplementation of its arithmetic band by band.
-func (im *Image) ResizeStraight(hscale, vscale float64) (*Image, error) {
-	if !positive(hscale) || !positive(vscale) {
-		return nil, &Error{Op: "resize", Msg: fmt.Sprintf("scale %g×%g is not positive and finite", hscale, vscale)}
-	}
-	return im.apply("resize", func(in *C.VipsImage, out **C.VipsImage) C.int {
-		return C.pictor_resize_straight(in, out, C.double(hscale), C.double(vscale))
-	})
-}
-
 // TileSize is the size of the regions a sink (Save, WritePixels,
 // CopyMemory) computes im in. libvips' reducev and reduceh compute each
 // sampling position by addition from the start of the region being

@@ -11,7 +11,5 @@ int pictor_write_pixels(VipsImage *in, void *buf, size_t len);
 int pictor_from_pixels(const void *buf, size_t len,
 	int width, int height, int bands, VipsImage *like, VipsImage **out);
 void pictor_tile_size(VipsImage *in, int *width, int *height);
-int pictor_resize_straight(VipsImage *in, VipsImage **out,
-	double hscale, double vscale);
 
 #endif

@@ -73,41 +73,19 @@ func TestFromPixelsLike(t *testing.T) {
 	}
 }
 
-// TestResizeStraight: without alpha it is Resize; with alpha it differs
-// from Resize, which premultiplies.
-func TestResizeStraight(t *testing.T) {
-	w, h := 64, 48
-	for _, bands := range []int{3, 4} {
-		pix := make([]byte, w*h*bands)
-		for i := range pix {
-			pix[i] = byte(i * 7)
-			if bands == 4 && i%4 == 3 {
-				pix[i] = byte(i % 3 * 120)
-			}
-		}
-		im, err := FromPixels(pix, w, h, bands, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		a := must(t)(im.Resize(0.3, 0.3))
-		b := must(t)(im.ResizeStraight(0.3, 0.3))
-		pa := make([]byte, a.Width()*a.Height()*bands)
-		pb := make([]byte, len(pa))
-		if err := a.WritePixels(pa); err != nil {
-			t.Fatal(err)
-		}
-		if err := b.WritePixels(pb); err != nil {
-			t.Fatal(err)
-		}
-		if equal := bytes.Equal(pa, pb); equal != (bands == 3) {
-			t.Errorf("%d bands: Resize == ResizeStraight is %v", bands, equal)
-		}
-		if tw, th := a.TileSize(); tw < 1 || th < 1 {
-			t.Errorf("TileSize() = %d, %d", tw, th)
-		}
-		im.Close()
+// TestTileSize: a resize reports the regions a sink computes it in.
+func TestTileSize(t *testing.T) {
+	im, err := FromPixels(make([]byte, 64*48*4), 64, 48, 4, nil)
+	if err != nil {
+		t.Fatal(err)
 	}
-	if _, err := (&Image{}).ResizeStraight(0, 1); err == nil {
-		t.Error("ResizeStraight(0, 1) = nil error")
+	defer im.Close()
+	a := must(t)(im.Resize(0.3, 0.3))
+	if tw, th := a.TileSize(); tw < 1 || th < 1 {
+		t.Errorf("TileSize() = %d, %d", tw, th)
+	}
+	var closed *Image
+	if tw, th := closed.TileSize(); tw != 0 || th != 0 {
+		t.Errorf("TileSize() on nil = %d, %d", tw, th)
 	}
 }

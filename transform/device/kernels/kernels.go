@@ -19,9 +19,7 @@ func PTX() []byte { return append([]byte(ptx), 0) }
 // Entries are the kernels in resize.cu, in the order of a plan's stages.
 var Entries = []string{
 	"pictor_premultiply",
-	"pictor_shrinkv_u8", "pictor_shrinkv_f32",
-	"pictor_reducev_u8", "pictor_reducev_f32",
-	"pictor_shrinkh_u8", "pictor_shrinkh_f32",
-	"pictor_reduceh_u8", "pictor_reduceh_f32",
+	"pictor_shrinkv", "pictor_reducev",
+	"pictor_shrinkh", "pictor_reduceh",
 	"pictor_unpremultiply",
 }

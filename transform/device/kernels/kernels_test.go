@@ -7,7 +7,8 @@ import (
 
 // TestPTXHasEntries: every entry point the CUDA backend looks up is a
 // visible kernel in the embedded PTX, and no multiply-add was fused (the
-// float path must round each operation as libvips does).
+// premultiply and unpremultiply must round each float product as libvips
+// does).
 func TestPTXHasEntries(t *testing.T) {
 	p := string(PTX())
 	if !strings.HasSuffix(p, "\x00") {

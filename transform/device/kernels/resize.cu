@@ -15,11 +15,14 @@
 // No CUDA headers are used: clang's builtins give the thread indices and
 // the correctly rounded operations.
 //
-// Floating point: libvips runs on x86-64 SSE2, with IEEE rounding of every
-// float and double operation and no fused multiply-add. On the device each
-// operation of the float path is therefore an explicit round-to-nearest
-// builtin (ptxas never contracts those into an FMA), and the build passes
-// -ffp-contract=off as well.
+// Every stage reads and writes uchar: images with alpha are premultiplied
+// and cast back to uchar first, as the pipeline does (transform/vips
+// pictor_resize), so the reduces are libvips' integer ones. The only
+// floating point is in premultiply.c and unpremultiply.c, whose float
+// products libvips computes on x86-64 SSE2 with IEEE rounding and no
+// fused multiply-add. On the device each such operation is an explicit
+// round-to-nearest builtin (ptxas never contracts those into an FMA), and
+// the build passes -ffp-contract=off as well.
 
 #if defined(__CUDA__) && defined(__CUDA_ARCH__)
 #define PICTOR_DEVICE 1
@@ -40,8 +43,6 @@ typedef unsigned char u8;
 		i += (long long) __nvvm_read_ptx_sreg_nctaid_x() * \
 		__nvvm_read_ptx_sreg_ntid_x())
 
-PICTOR_FN double dmul(double a, double b) { return __nvvm_mul_rn_d(a, b); }
-PICTOR_FN double dadd(double a, double b) { return __nvvm_add_rn_d(a, b); }
 PICTOR_FN double ddiv(double a, double b) { return __nvvm_div_rn_d(a, b); }
 PICTOR_FN float fmul(float a, float b) { return __nvvm_mul_rn_f(a, b); }
 PICTOR_FN float d2f(double a) { return __nvvm_d2f_rn(a); }
@@ -53,8 +54,6 @@ PICTOR_FN float d2f(double a) { return __nvvm_d2f_rn(a); }
 
 #define PICTOR_FOR_EACH(i, n) for (long long i = 0; i < (n); i++)
 
-PICTOR_FN double dmul(double a, double b) { return a * b; }
-PICTOR_FN double dadd(double a, double b) { return a + b; }
 PICTOR_FN double ddiv(double a, double b) { return a / b; }
 PICTOR_FN float fmul(float a, float b) { return a * b; }
 PICTOR_FN float d2f(double a) { return (float) a; }
@@ -75,45 +74,45 @@ PICTOR_FN double clipd(double lo, double v, double hi)
 // cast.c CAST_FLOAT_INT to uchar: clip as a double, then truncate.
 PICTOR_FN u8 cast_uchar(float v) { return (u8) (int) clipd(0.0, (double) v, 255.0); }
 
-// premultiply.c PRE (uchar in, float out, max_alpha 255): the alpha factor
-// is a double division stored as float; the products are float.
+// premultiply.c PRE (uchar in, float out, max_alpha 255), then cast.c to
+// uchar: the alpha factor is a double division stored as float, each
+// product a float product, truncated; alpha passes through.
 PICTOR_KERNEL
-pictor_premultiply(const u8 *in, float *out, long long npix, int bands)
+pictor_premultiply(const u8 *in, u8 *out, long long npix, int bands)
 {
 	PICTOR_FOR_EACH(p, npix) {
 		const u8 *q = in + p * bands;
-		float *o = out + p * bands;
+		u8 *o = out + p * bands;
 		u8 alpha = q[bands - 1];
 		float nalpha = d2f(ddiv((double) (float) alpha, 255.0));
 
 		for (int b = 0; b < bands - 1; b++)
-			o[b] = fmul((float) q[b], nalpha);
-		o[bands - 1] = (float) alpha;
+			o[b] = cast_uchar(fmul((float) q[b], nalpha));
+		o[bands - 1] = alpha;
 	}
 }
 
-// unpremultiply.c FUNPRE (float in and out, max_alpha 255), then cast to
-// uchar.
+// unpremultiply.c UNPRE (uchar in, float out, max_alpha 255), then cast.c
+// to uchar: the factor is 255 / alpha as a double stored as float (0 for
+// a transparent pixel), each product a float product, truncated.
 PICTOR_KERNEL
-pictor_unpremultiply(const float *in, u8 *out, long long npix, int bands)
+pictor_unpremultiply(const u8 *in, u8 *out, long long npix, int bands)
 {
 	PICTOR_FOR_EACH(p, npix) {
-		const float *q = in + p * bands;
+		const u8 *q = in + p * bands;
 		u8 *o = out + p * bands;
-		float alpha = q[bands - 1];
-		float abs_alpha = alpha >= 0 ? alpha : -alpha;
-		float factor = (double) abs_alpha < 0.01 ?
-			0 : d2f(ddiv(255.0, (double) alpha));
+		u8 alpha = q[bands - 1];
+		float factor = alpha == 0 ? 0 : d2f(ddiv(255.0, (double) alpha));
 
 		for (int b = 0; b < bands - 1; b++)
-			o[b] = cast_uchar(fmul(factor, q[b]));
-		o[bands - 1] = cast_uchar((float) clipd(0.0, (double) alpha, 255.0));
+			o[b] = cast_uchar(fmul(factor, (float) q[b]));
+		o[bands - 1] = alpha;
 	}
 }
 
 // shrinkv.c for uchar: an int sum of k rows, averaged with rounding.
 PICTOR_KERNEL
-pictor_shrinkv_u8(const u8 *in, u8 *out, int rowlen, int in_h, int out_h,
+pictor_shrinkv(const u8 *in, u8 *out, int rowlen, int in_h, int out_h,
 	int k)
 {
 	PICTOR_FOR_EACH(i, (long long) rowlen * out_h) {
@@ -127,26 +126,9 @@ pictor_shrinkv_u8(const u8 *in, u8 *out, int rowlen, int in_h, int out_h,
 	}
 }
 
-// shrinkv.c for float: a double sum, divided, stored as float.
-PICTOR_KERNEL
-pictor_shrinkv_f32(const float *in, float *out, int rowlen, int in_h,
-	int out_h, int k)
-{
-	PICTOR_FOR_EACH(i, (long long) rowlen * out_h) {
-		int y = (int) (i / rowlen);
-		int e = (int) (i % rowlen);
-		double sum = 0.0;
-
-		for (int j = 0; j < k; j++)
-			sum = dadd(sum, (double)
-				in[(long long) clampi(y * k + j, in_h) * rowlen + e]);
-		out[i] = d2f(ddiv(sum, (double) k));
-	}
-}
-
 // shrinkh.c ISHRINK for uchar.
 PICTOR_KERNEL
-pictor_shrinkh_u8(const u8 *in, u8 *out, int in_w, int out_w, int h,
+pictor_shrinkh(const u8 *in, u8 *out, int in_w, int out_w, int h,
 	int bands, int k)
 {
 	PICTOR_FOR_EACH(i, (long long) out_w * h * bands) {
@@ -163,25 +145,6 @@ pictor_shrinkh_u8(const u8 *in, u8 *out, int in_w, int out_w, int h,
 	}
 }
 
-// shrinkh.c FSHRINK for float.
-PICTOR_KERNEL
-pictor_shrinkh_f32(const float *in, float *out, int in_w, int out_w, int h,
-	int bands, int k)
-{
-	PICTOR_FOR_EACH(i, (long long) out_w * h * bands) {
-		int b = (int) (i % bands);
-		long long px = i / bands;
-		int x = (int) (px % out_w);
-		int y = (int) (px / out_w);
-		const float *row = in + (long long) y * in_w * bands;
-		double sum = 0.0;
-
-		for (int j = 0; j < k; j++)
-			sum = dadd(sum, (double) row[clampi(x * k + j, in_w) * bands + b]);
-		out[i] = d2f(ddiv(sum, (double) k));
-	}
-}
-
 // reducev.cpp's orc path for uchar: a signed 16-bit sum starting at 32
 // (one half in 2.6 fixed point), each tap's 16-bit product added with
 // saturation (addssw), an arithmetic shift by 6 (shrsw) and a saturating
@@ -189,7 +152,7 @@ pictor_shrinkh_f32(const float *in, float *out, int in_w, int out_w, int h,
 PICTOR_FN int sat16(int v) { return v < -32768 ? -32768 : (v > 32767 ? 32767 : v); }
 
 PICTOR_KERNEL
-pictor_reducev_u8(const u8 *in, u8 *out, int rowlen, int in_h, int out_h,
+pictor_reducev(const u8 *in, u8 *out, int rowlen, int in_h, int out_h,
 	int n, const short *coef, const int *start, const int *phase)
 {
 	PICTOR_FOR_EACH(i, (long long) rowlen * out_h) {
@@ -208,30 +171,10 @@ pictor_reducev_u8(const u8 *in, u8 *out, int rowlen, int in_h, int out_h,
 	}
 }
 
-// reducev.cpp reducev_float_tab: a double sum of double weights times
-// float samples, stored as float.
-PICTOR_KERNEL
-pictor_reducev_f32(const float *in, float *out, int rowlen, int in_h,
-	int out_h, int n, const double *coef, const int *start, const int *phase)
-{
-	PICTOR_FOR_EACH(i, (long long) rowlen * out_h) {
-		int y = (int) (i / rowlen);
-		int e = (int) (i % rowlen);
-		const double *c = coef + phase[y] * n;
-		int s = start[y];
-		double sum = 0.0;
-
-		for (int t = 0; t < n; t++)
-			sum = dadd(sum, dmul(c[t], (double)
-				in[(long long) clampi(s + t, in_h) * rowlen + e]));
-		out[i] = d2f(sum);
-	}
-}
-
 // reduceh.cpp reduceh_unsigned_int_tab for uchar: an int sum of 12-bit
 // weights, rounded by unsigned_fixed_round, clipped.
 PICTOR_KERNEL
-pictor_reduceh_u8(const u8 *in, u8 *out, int in_w, int out_w, int h,
+pictor_reduceh(const u8 *in, u8 *out, int in_w, int out_w, int h,
 	int bands, int n, const int *coef, const int *start, const int *phase)
 {
 	PICTOR_FOR_EACH(i, (long long) out_w * h * bands) {
@@ -248,27 +191,5 @@ pictor_reduceh_u8(const u8 *in, u8 *out, int in_w, int out_w, int h,
 			sum += c[t] * row[clampi(s + t, in_w) * bands + b];
 		sum = (sum + 2048) >> 12;
 		out[i] = (u8) (sum < 0 ? 0 : (sum > 255 ? 255 : sum));
-	}
-}
-
-// reduceh.cpp reduceh_float_tab.
-PICTOR_KERNEL
-pictor_reduceh_f32(const float *in, float *out, int in_w, int out_w, int h,
-	int bands, int n, const double *coef, const int *start, const int *phase)
-{
-	PICTOR_FOR_EACH(i, (long long) out_w * h * bands) {
-		int b = (int) (i % bands);
-		long long px = i / bands;
-		int x = (int) (px % out_w);
-		int y = (int) (px / out_w);
-		const float *row = in + (long long) y * in_w * bands;
-		const double *c = coef + phase[x] * n;
-		int s = start[x];
-		double sum = 0.0;
-
-		for (int t = 0; t < n; t++)
-			sum = dadd(sum, dmul(c[t], (double)
-				row[clampi(s + t, in_w) * bands + b]));
-		out[i] = d2f(sum);
 	}
 }

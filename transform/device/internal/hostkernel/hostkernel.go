@@ -33,8 +33,7 @@ func RunInto(p *resample.Plan, src, dst []byte) error {
 	t := p.Tables()
 	// Scratch and tables in C memory: the kernels keep no pointer past a
 	// call, but C memory keeps the large scratch buffers off the Go heap.
-	// The float path's tables are read as double, so the block must be
-	// 8-byte aligned, which malloc guarantees.
+	// The tables are read as int and short, aligned as malloc aligns.
 	scratch := max(p.ScratchBytes(), 8)
 	mem := C.malloc(C.size_t(2*scratch + len(t.Blob)))
 	if mem == nil {
@@ -78,29 +77,19 @@ func launch(l resample.Launch, addr map[resample.Buffer]unsafe.Pointer) error {
 	n := func(i int) C.int { return C.int(v[i]) }
 	switch l.Kernel {
 	case "pictor_premultiply":
-		C.pictor_premultiply((*C.u8)(p(0)), (*C.float)(p(1)), C.longlong(v[2]), n(3))
+		C.pictor_premultiply((*C.u8)(p(0)), (*C.u8)(p(1)), C.longlong(v[2]), n(3))
 	case "pictor_unpremultiply":
-		C.pictor_unpremultiply((*C.float)(p(0)), (*C.u8)(p(1)), C.longlong(v[2]), n(3))
-	case "pictor_shrinkv_u8":
-		C.pictor_shrinkv_u8((*C.u8)(p(0)), (*C.u8)(p(1)), n(2), n(3), n(4), n(5))
-	case "pictor_shrinkv_f32":
-		C.pictor_shrinkv_f32((*C.float)(p(0)), (*C.float)(p(1)), n(2), n(3), n(4), n(5))
-	case "pictor_shrinkh_u8":
-		C.pictor_shrinkh_u8((*C.u8)(p(0)), (*C.u8)(p(1)), n(2), n(3), n(4), n(5), n(6))
-	case "pictor_shrinkh_f32":
-		C.pictor_shrinkh_f32((*C.float)(p(0)), (*C.float)(p(1)), n(2), n(3), n(4), n(5), n(6))
-	case "pictor_reducev_u8":
-		C.pictor_reducev_u8((*C.u8)(p(0)), (*C.u8)(p(1)), n(2), n(3), n(4), n(5),
+		C.pictor_unpremultiply((*C.u8)(p(0)), (*C.u8)(p(1)), C.longlong(v[2]), n(3))
+	case "pictor_shrinkv":
+		C.pictor_shrinkv((*C.u8)(p(0)), (*C.u8)(p(1)), n(2), n(3), n(4), n(5))
+	case "pictor_shrinkh":
+		C.pictor_shrinkh((*C.u8)(p(0)), (*C.u8)(p(1)), n(2), n(3), n(4), n(5), n(6))
+	case "pictor_reducev":
+		C.pictor_reducev((*C.u8)(p(0)), (*C.u8)(p(1)), n(2), n(3), n(4), n(5),
 			(*C.short)(p(6)), (*C.int)(p(7)), (*C.int)(p(8)))
-	case "pictor_reducev_f32":
-		C.pictor_reducev_f32((*C.float)(p(0)), (*C.float)(p(1)), n(2), n(3), n(4), n(5),
-			(*C.double)(p(6)), (*C.int)(p(7)), (*C.int)(p(8)))
-	case "pictor_reduceh_u8":
-		C.pictor_reduceh_u8((*C.u8)(p(0)), (*C.u8)(p(1)), n(2), n(3), n(4), n(5), n(6),
+	case "pictor_reduceh":
+		C.pictor_reduceh((*C.u8)(p(0)), (*C.u8)(p(1)), n(2), n(3), n(4), n(5), n(6),
 			(*C.int)(p(7)), (*C.int)(p(8)), (*C.int)(p(9)))
-	case "pictor_reduceh_f32":
-		C.pictor_reduceh_f32((*C.float)(p(0)), (*C.float)(p(1)), n(2), n(3), n(4), n(5), n(6),
-			(*C.double)(p(7)), (*C.int)(p(8)), (*C.int)(p(9)))
 	default:
 		return fmt.Errorf("hostkernel: no kernel %q", l.Kernel)
 	}

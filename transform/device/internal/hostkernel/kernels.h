@@ -4,19 +4,13 @@
 
 typedef unsigned char u8;
 
-void pictor_premultiply(const u8 *in, float *out, long long npix, int bands);
-void pictor_unpremultiply(const float *in, u8 *out, long long npix, int bands);
-void pictor_shrinkv_u8(const u8 *in, u8 *out, int rowlen, int in_h, int out_h, int k);
-void pictor_shrinkv_f32(const float *in, float *out, int rowlen, int in_h, int out_h, int k);
-void pictor_shrinkh_u8(const u8 *in, u8 *out, int in_w, int out_w, int h, int bands, int k);
-void pictor_shrinkh_f32(const float *in, float *out, int in_w, int out_w, int h, int bands, int k);
-void pictor_reducev_u8(const u8 *in, u8 *out, int rowlen, int in_h, int out_h,
+void pictor_premultiply(const u8 *in, u8 *out, long long npix, int bands);
+void pictor_unpremultiply(const u8 *in, u8 *out, long long npix, int bands);
+void pictor_shrinkv(const u8 *in, u8 *out, int rowlen, int in_h, int out_h, int k);
+void pictor_shrinkh(const u8 *in, u8 *out, int in_w, int out_w, int h, int bands, int k);
+void pictor_reducev(const u8 *in, u8 *out, int rowlen, int in_h, int out_h,
 	int n, const short *coef, const int *start, const int *phase);
-void pictor_reducev_f32(const float *in, float *out, int rowlen, int in_h, int out_h,
-	int n, const double *coef, const int *start, const int *phase);
-void pictor_reduceh_u8(const u8 *in, u8 *out, int in_w, int out_w, int h, int bands,
+void pictor_reduceh(const u8 *in, u8 *out, int in_w, int out_w, int h, int bands,
 	int n, const int *coef, const int *start, const int *phase);
-void pictor_reduceh_f32(const float *in, float *out, int in_w, int out_w, int h, int bands,
-	int n, const double *coef, const int *start, const int *phase);
 
 #endif

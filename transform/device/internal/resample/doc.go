@@ -6,12 +6,12 @@
 // by an integer factor (shrinkv/shrinkh with "ceil") and an optional
 // Lanczos3 reduce by the residual factor (reducev/reduceh), with the
 // weight tables, sampling origins and edge handling of reducev.cpp,
-// reduceh.cpp, shrinkv.c and shrinkh.c. Images with alpha take the path the
-// pipeline takes (transform/vips pictor_resize): premultiply to float,
-// reduce in float with double weights, unpremultiply, truncate to uchar.
-// Images without alpha take libvips' uchar path: integer box averages, the
-// vertical reduce in orc's 2.6 fixed point, the horizontal one in 12-bit
-// fixed point.
+// reduceh.cpp, shrinkv.c and shrinkh.c. Every step is libvips' uchar
+// path: integer box averages, the vertical reduce in orc's 2.6 fixed
+// point, the horizontal one in 12-bit fixed point. Images with alpha take
+// the path the pipeline takes (transform/vips pictor_resize), imgproxy's:
+// premultiply (a float product) truncated back to uchar, the uchar resize,
+// then unpremultiply (a float product) truncated to uchar again.
 //
 // The plan is shared by three implementations of its arithmetic: the Go
 // reference here (Reference), the CUDA kernels in ../../kernels/resize.cu

@@ -1,9 +1,6 @@
 package resample
 
-import (
-	"encoding/binary"
-	"math"
-)
+import "encoding/binary"
 
 // Buffer names the memory a kernel argument points into. A backend maps
 // each to a device (or host) address.
@@ -49,9 +46,9 @@ type Tables struct {
 }
 
 // Tables lays out the parts of the plan the kernels read: per axis the tap
-// starts and phases (int32) and the weights the path uses (int16 2.6 fixed
-// point or float64 for the vertical reduce, int32 12-bit or float64 for
-// the horizontal one), each 8-byte aligned.
+// starts and phases (int32) and the weights (int16 2.6 fixed point for the
+// vertical reduce, int32 12-bit for the horizontal one), each 8-byte
+// aligned.
 func (p *Plan) Tables() Tables {
 	var t Tables
 	var b []byte
@@ -68,31 +65,16 @@ func (p *Plan) Tables() Tables {
 		}
 		return off
 	}
-	floats := func(v []float64) int {
-		off := align()
-		for _, x := range v {
-			b = binary.LittleEndian.AppendUint64(b, math.Float64bits(x))
-		}
-		return off
-	}
 	if p.V.Points > 0 {
 		t.VStart, t.VPhase = ints(p.V.Start), ints(p.V.Phase)
-		if p.Alpha {
-			t.VCoef = floats(p.V.Float)
-		} else {
-			t.VCoef = align()
-			for _, x := range p.V.Fixed {
-				b = binary.LittleEndian.AppendUint16(b, uint16(x))
-			}
+		t.VCoef = align()
+		for _, x := range p.V.Fixed {
+			b = binary.LittleEndian.AppendUint16(b, uint16(x))
 		}
 	}
 	if p.H.Points > 0 {
 		t.HStart, t.HPhase = ints(p.H.Start), ints(p.H.Phase)
-		if p.Alpha {
-			t.HCoef = floats(p.H.Float)
-		} else {
-			t.HCoef = ints(p.H.Int)
-		}
+		t.HCoef = ints(p.H.Int)
 	}
 	align()
 	if len(b) == 0 {
@@ -105,10 +87,6 @@ func (p *Plan) Tables() Tables {
 // Launches is the plan as kernel calls, reading BufIn first, alternating
 // between BufA and BufB, and writing BufOut last.
 func (p *Plan) Launches(t Tables) []Launch {
-	suffix := "_u8"
-	if p.Alpha {
-		suffix = "_f32"
-	}
 	nb := p.Bands
 	var ls []Launch
 	src := BufIn
@@ -131,17 +109,17 @@ func (p *Plan) Launches(t Tables) []Launch {
 			npix := int64(s.InW) * int64(s.InH)
 			l = Launch{"pictor_unpremultiply", npix, []Arg{in, out, i64(npix), i32(nb)}}
 		case OpShrinkV:
-			l = Launch{"pictor_shrinkv" + suffix, int64(rowlen) * int64(s.OutH),
+			l = Launch{"pictor_shrinkv", int64(rowlen) * int64(s.OutH),
 				[]Arg{in, out, i32(rowlen), i32(s.InH), i32(s.OutH), i32(p.V.Shrink)}}
 		case OpReduceV:
-			l = Launch{"pictor_reducev" + suffix, int64(rowlen) * int64(s.OutH),
+			l = Launch{"pictor_reducev", int64(rowlen) * int64(s.OutH),
 				[]Arg{in, out, i32(rowlen), i32(s.InH), i32(s.OutH), i32(p.V.Points),
 					ptr(BufTables, t.VCoef), ptr(BufTables, t.VStart), ptr(BufTables, t.VPhase)}}
 		case OpShrinkH:
-			l = Launch{"pictor_shrinkh" + suffix, int64(s.OutW) * int64(s.OutH) * int64(nb),
+			l = Launch{"pictor_shrinkh", int64(s.OutW) * int64(s.OutH) * int64(nb),
 				[]Arg{in, out, i32(s.InW), i32(s.OutW), i32(s.InH), i32(nb), i32(p.H.Shrink)}}
 		case OpReduceH:
-			l = Launch{"pictor_reduceh" + suffix, int64(s.OutW) * int64(s.OutH) * int64(nb),
+			l = Launch{"pictor_reduceh", int64(s.OutW) * int64(s.OutH) * int64(nb),
 				[]Arg{in, out, i32(s.InW), i32(s.OutW), i32(s.InH), i32(nb), i32(p.H.Points),
 					ptr(BufTables, t.HCoef), ptr(BufTables, t.HStart), ptr(BufTables, t.HPhase)}}
 		}

@@ -25,7 +25,7 @@ type Op uint8
 
 // The steps, in the order a plan runs them.
 const (
-	// OpPremultiply is vips_premultiply: uchar in, float out.
+	// OpPremultiply is vips_premultiply and the cast back to uchar.
 	OpPremultiply Op = iota
 	// OpShrinkV is vips_shrinkv with ceil: box average of Axis.Shrink rows.
 	OpShrinkV
@@ -35,8 +35,7 @@ const (
 	OpShrinkH
 	// OpReduceH is vips_reduceh's Lanczos3 pass.
 	OpReduceH
-	// OpUnpremultiply is vips_unpremultiply and the cast back to uchar:
-	// float in, uchar out.
+	// OpUnpremultiply is vips_unpremultiply and the cast back to uchar.
 	OpUnpremultiply
 )
 
@@ -58,14 +57,12 @@ func (o Op) String() string {
 	return fmt.Sprintf("Op(%d)", o)
 }
 
-// Stage is one step with the size of its input and output. Float stages
-// read and write float32 samples; the others uchar (premultiply reads
-// uchar, unpremultiply writes it).
+// Stage is one step with the size of its input and output; every stage
+// reads and writes uchar samples.
 type Stage struct {
 	Op         Op
 	InW, InH   int
 	OutW, OutH int
-	Float      bool
 }
 
 // Axis is what libvips does along one axis.
@@ -92,8 +89,6 @@ type Axis struct {
 	// Int holds the weights as int(w·4096), [65][Points]: the uchar
 	// horizontal reduce.
 	Int []int32
-	// Float holds the weights as computed, [65][Points]: the float reduces.
-	Float []float64
 	// Unsettled marks the output indices whose tap or phase libvips may
 	// compute either way, depending on the region geometry it is pulled
 	// in (see newAxis); Unsettle counts them. A plan with any is not
@@ -106,7 +101,8 @@ type Axis struct {
 type Plan struct {
 	Width, Height int // input size
 	Bands         int // 1..4
-	// Alpha selects the premultiplied float path; the last band is alpha.
+	// Alpha premultiplies before the resize and unpremultiplies after;
+	// the last band is alpha.
 	Alpha  bool
 	V, H   Axis
 	Stages []Stage
@@ -127,15 +123,11 @@ func (p *Plan) InBytes() int  { return p.Width * p.Height * p.Bands }
 func (p *Plan) OutBytes() int { return p.H.Out * p.V.Out * p.Bands }
 
 // ScratchBytes is the size of each of the two buffers the stages
-// alternate between: the largest intermediate, in its sample size.
+// alternate between: the largest intermediate.
 func (p *Plan) ScratchBytes() int {
 	n := 0
 	for _, s := range p.Stages {
-		size := 1
-		if s.Float || s.Op == OpPremultiply {
-			size = 4
-		}
-		n = max(n, s.OutW*s.OutH*p.Bands*size)
+		n = max(n, s.OutW*s.OutH*p.Bands)
 	}
 	return n
 }
@@ -181,7 +173,7 @@ func NewPlan(width, height, bands int, alpha bool, hscale, vscale float64, g Geo
 
 	w, h := width, height
 	add := func(op Op, ow, oh int) {
-		p.Stages = append(p.Stages, Stage{Op: op, InW: w, InH: h, OutW: ow, OutH: oh, Float: alpha})
+		p.Stages = append(p.Stages, Stage{Op: op, InW: w, InH: h, OutW: ow, OutH: oh})
 		w, h = ow, oh
 	}
 	if alpha {
@@ -246,14 +238,13 @@ func newAxis(in int, scale float64, vertical bool, run int) Axis {
 	// copies of the edge before it.
 	pad := int32(math.Ceil(float64(n)/2.0)) - 1
 
-	a.Float = make([]float64, (phases+1)*n)
 	a.Int = make([]int32, (phases+1)*n)
+	row := make([]float64, n)
 	fixed := make([]int32, n)
 	if vertical {
 		a.Fixed = make([]int16, (phases+1)*n)
 	}
 	for t := 0; t <= phases; t++ {
-		row := a.Float[t*n : (t+1)*n]
 		lanczos(row, shrink, float64(float32(t)/phases))
 		for i, w := range row {
 			a.Int[t*n+i] = int32(w * 4096)

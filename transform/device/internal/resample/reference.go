@@ -11,41 +11,22 @@ func Reference(p *Plan, src []byte) ([]byte, error) {
 	if len(src) != p.InBytes() {
 		return nil, fmt.Errorf("resample: %d bytes of input for a %d×%d×%d plan", len(src), p.Width, p.Height, p.Bands)
 	}
-	var (
-		u8  = src
-		f32 []float32
-	)
+	u8 := src
 	nb := p.Bands
 	for _, s := range p.Stages {
 		switch s.Op {
 		case OpPremultiply:
-			f32 = premultiply(u8, nb)
+			u8 = premultiply(u8, nb)
 		case OpShrinkV:
-			if s.Float {
-				f32 = shrinkVFloat(f32, s.InW*nb, s.InH, s.OutH, p.V.Shrink)
-			} else {
-				u8 = shrinkVUchar(u8, s.InW*nb, s.InH, s.OutH, p.V.Shrink)
-			}
+			u8 = shrinkV(u8, s.InW*nb, s.InH, s.OutH, p.V.Shrink)
 		case OpReduceV:
-			if s.Float {
-				f32 = reduceVFloat(f32, s.InW*nb, s.InH, &p.V)
-			} else {
-				u8 = reduceVUchar(u8, s.InW*nb, s.InH, &p.V)
-			}
+			u8 = reduceV(u8, s.InW*nb, s.InH, &p.V)
 		case OpShrinkH:
-			if s.Float {
-				f32 = shrinkHFloat(f32, s.InW, s.OutW, s.InH, nb, p.H.Shrink)
-			} else {
-				u8 = shrinkHUchar(u8, s.InW, s.OutW, s.InH, nb, p.H.Shrink)
-			}
+			u8 = shrinkH(u8, s.InW, s.OutW, s.InH, nb, p.H.Shrink)
 		case OpReduceH:
-			if s.Float {
-				f32 = reduceHFloat(f32, s.InW, s.InH, nb, &p.H)
-			} else {
-				u8 = reduceHUchar(u8, s.InW, s.InH, nb, &p.H)
-			}
+			u8 = reduceH(u8, s.InW, s.InH, nb, &p.H)
 		case OpUnpremultiply:
-			u8 = unpremultiply(f32, nb)
+			u8 = unpremultiply(u8, nb)
 		}
 	}
 	return u8, nil
@@ -56,35 +37,37 @@ func clampIndex(i, n int) int {
 }
 
 // premultiply is premultiply.c's PRE for uchar in, float out, max_alpha
-// 255: the alpha factor is a float from a double division, the product a
-// float product.
-func premultiply(in []byte, nb int) []float32 {
-	out := make([]float32, len(in))
+// 255, then cast.c to uchar: the alpha factor is a float from a double
+// division, the product a float product, truncated by the cast.
+func premultiply(in []byte, nb int) []byte {
+	out := make([]byte, len(in))
 	for x := 0; x < len(in); x += nb {
 		a := in[x+nb-1]
 		na := float32(float64(float32(a)) / 255.0)
 		for b := range nb - 1 {
-			out[x+b] = float32(float32(in[x+b]) * na)
+			out[x+b] = castUchar(float32(float32(in[x+b]) * na))
 		}
-		out[x+nb-1] = float32(a)
+		out[x+nb-1] = a
 	}
 	return out
 }
 
-// unpremultiply is unpremultiply.c's FUNPRE (float in and out) followed by
-// cast.c's float to uchar: clip as a double, then truncate.
-func unpremultiply(in []float32, nb int) []byte {
+// unpremultiply is unpremultiply.c's UNPRE for uchar in, float out,
+// max_alpha 255, then cast.c to uchar: the factor is a float from a
+// double division (0 where alpha is 0), the product a float product,
+// truncated by the cast. Alpha, clipped to 0..255, passes through.
+func unpremultiply(in []byte, nb int) []byte {
 	out := make([]byte, len(in))
 	for x := 0; x < len(in); x += nb {
 		a := in[x+nb-1]
 		var factor float32
-		if abs := float32(max(a, -a)); float64(abs) >= 0.01 {
+		if a != 0 {
 			factor = float32(255.0 / float64(a))
 		}
 		for b := range nb - 1 {
-			out[x+b] = castUchar(float32(factor * in[x+b]))
+			out[x+b] = castUchar(float32(factor * float32(in[x+b])))
 		}
-		out[x+nb-1] = castUchar(float32(clip(0, float64(a), 255)))
+		out[x+nb-1] = a
 	}
 	return out
 }
@@ -107,9 +90,9 @@ func castUchar(v float32) byte {
 	return byte(int(clip(0, float64(v), 255)))
 }
 
-// shrinkVUchar is shrinkv.c for uchar: int sums of k rows (the last row
+// shrinkV is shrinkv.c for uchar: int sums of k rows (the last row
 // repeated past the edge), averaged with rounding.
-func shrinkVUchar(in []byte, rowlen, inH, outH, k int) []byte {
+func shrinkV(in []byte, rowlen, inH, outH, k int) []byte {
 	out := make([]byte, rowlen*outH)
 	for y := range outH {
 		for e := range rowlen {
@@ -123,23 +106,8 @@ func shrinkVUchar(in []byte, rowlen, inH, outH, k int) []byte {
 	return out
 }
 
-// shrinkVFloat is shrinkv.c for float: a double sum, divided.
-func shrinkVFloat(in []float32, rowlen, inH, outH, k int) []float32 {
-	out := make([]float32, rowlen*outH)
-	for y := range outH {
-		for e := range rowlen {
-			sum := 0.0
-			for j := range k {
-				sum += float64(in[clampIndex(y*k+j, inH)*rowlen+e])
-			}
-			out[y*rowlen+e] = float32(sum / float64(k))
-		}
-	}
-	return out
-}
-
-// shrinkHUchar is shrinkh.c's ISHRINK for uchar.
-func shrinkHUchar(in []byte, inW, outW, h, nb, k int) []byte {
+// shrinkH is shrinkh.c's ISHRINK for uchar.
+func shrinkH(in []byte, inW, outW, h, nb, k int) []byte {
 	out := make([]byte, outW*h*nb)
 	for y := range h {
 		row := in[y*inW*nb:]
@@ -156,34 +124,16 @@ func shrinkHUchar(in []byte, inW, outW, h, nb, k int) []byte {
 	return out
 }
 
-// shrinkHFloat is shrinkh.c's FSHRINK for float.
-func shrinkHFloat(in []float32, inW, outW, h, nb, k int) []float32 {
-	out := make([]float32, outW*h*nb)
-	for y := range h {
-		row := in[y*inW*nb:]
-		for x := range outW {
-			for b := range nb {
-				sum := 0.0
-				for j := range k {
-					sum += float64(row[clampIndex(x*k+j, inW)*nb+b])
-				}
-				out[(y*outW+x)*nb+b] = float32(sum / float64(k))
-			}
-		}
-	}
-	return out
-}
-
 // sat16 is orc's saturating signed 16-bit add (addssw).
 func sat16(v int32) int32 {
 	return min(max(v, -32768), 32767)
 }
 
-// reduceVUchar is reducev.cpp's orc path: a 16-bit sum starting at 32
+// reduceV is reducev.cpp's orc path: a 16-bit sum starting at 32
 // (half of 2.6's one, for rounding), each tap's 16-bit product added with
 // saturation, then an arithmetic shift by 6 and a saturating narrow to
 // uchar.
-func reduceVUchar(in []byte, rowlen, inH int, a *Axis) []byte {
+func reduceV(in []byte, rowlen, inH int, a *Axis) []byte {
 	n := a.Points
 	out := make([]byte, rowlen*a.Out)
 	for y := range a.Out {
@@ -201,28 +151,9 @@ func reduceVUchar(in []byte, rowlen, inH int, a *Axis) []byte {
 	return out
 }
 
-// reduceVFloat is reducev.cpp's reducev_float_tab: a double sum of
-// double weights times float samples, stored as float.
-func reduceVFloat(in []float32, rowlen, inH int, a *Axis) []float32 {
-	n := a.Points
-	out := make([]float32, rowlen*a.Out)
-	for y := range a.Out {
-		c := a.Float[int(a.Phase[y])*n:][:n]
-		start := int(a.Start[y])
-		for e := range rowlen {
-			sum := 0.0
-			for i, w := range c {
-				sum = float64(sum + float64(w*float64(in[clampIndex(start+i, inH)*rowlen+e])))
-			}
-			out[y*rowlen+e] = float32(sum)
-		}
-	}
-	return out
-}
-
-// reduceHUchar is reduceh.cpp's reduceh_unsigned_int_tab: int sum of
+// reduceH is reduceh.cpp's reduceh_unsigned_int_tab: int sum of
 // 12-bit weights, rounded (unsigned_fixed_round) and clipped.
-func reduceHUchar(in []byte, inW, h, nb int, a *Axis) []byte {
+func reduceH(in []byte, inW, h, nb int, a *Axis) []byte {
 	n := a.Points
 	out := make([]byte, a.Out*h*nb)
 	for y := range h {
@@ -237,27 +168,6 @@ func reduceHUchar(in []byte, inW, h, nb int, a *Axis) []byte {
 				}
 				sum = (sum + 2048) >> 12
 				out[(y*a.Out+x)*nb+b] = byte(min(max(sum, 0), 255))
-			}
-		}
-	}
-	return out
-}
-
-// reduceHFloat is reduceh.cpp's reduceh_float_tab.
-func reduceHFloat(in []float32, inW, h, nb int, a *Axis) []float32 {
-	n := a.Points
-	out := make([]float32, a.Out*h*nb)
-	for y := range h {
-		row := in[y*inW*nb:]
-		for x := range a.Out {
-			c := a.Float[int(a.Phase[x])*n:][:n]
-			start := int(a.Start[x])
-			for b := range nb {
-				sum := 0.0
-				for i, w := range c {
-					sum = float64(sum + float64(w*float64(row[clampIndex(start+i, inW)*nb+b])))
-				}
-				out[(y*a.Out+x)*nb+b] = float32(sum)
 			}
 		}
 	}

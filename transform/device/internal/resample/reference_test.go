@@ -7,6 +7,7 @@ import (
 	"os"
 	"testing"
 
+	"github.com/pictorhq/pictor/transform/device/internal/vipsref"
 	"github.com/pictorhq/pictor/transform/vips"
 )
 
@@ -53,24 +54,26 @@ func testImage(w, h, bands int, alpha bool, seed uint64) []byte {
 }
 
 // oracle resizes pix with libvips: vips_resize alone for the uchar path,
-// and the pipeline's Resize (premultiply, vips_resize, unpremultiply,
-// cast) for the alpha path.
+// and the pipeline's Resize (premultiply, cast to uchar, vips_resize,
+// unpremultiply, cast) for the alpha path.
 func oracle(t testing.TB, pix []byte, w, h, bands int, alpha bool, hs, vs float64) ([]byte, int, int, Geometry) {
 	t.Helper()
+	if !alpha {
+		r, err := vipsref.Resize(pix, w, h, bands, hs, vs, vipsref.Straight)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r.Pix, r.Width, r.Height, Geometry{r.TileWidth, r.TileHeight}
+	}
 	img, err := vips.FromPixels(pix, w, h, bands, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer img.Close()
-	if alpha && !img.HasAlpha() {
+	if !img.HasAlpha() {
 		t.Fatalf("FromPixels(%d bands).HasAlpha() = false, want true", bands)
 	}
-	var out *vips.Image
-	if alpha {
-		out, err = img.Resize(hs, vs)
-	} else {
-		out, err = img.ResizeStraight(hs, vs)
-	}
+	out, err := img.Resize(hs, vs)
 	if err != nil {
 		t.Fatal(err)
 	}
