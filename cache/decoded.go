@@ -151,3 +151,9 @@ func (d *Decoded[V]) Close() {
 	defer d.mu.Unlock()
 	d.lru.Purge()
 }
+
+// Admits reports whether a value of n bytes could be kept at all (see Put),
+// so that a caller can skip preparing one that would be refused.
+func (d *Decoded[V]) Admits(n int64) bool {
+	return d.max > 0 && n <= d.max/4
+}

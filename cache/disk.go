@@ -419,9 +419,6 @@ func (d *Disk) Purge(orig string) {
 	}
 }
 
-// Wait returns at once: Set has finished writing when it returns.
-func (d *Disk) Wait() {}
-
 // DiskStats are the tier's counters since it was opened, and its size.
 type DiskStats struct {
 	Hits, Misses uint64

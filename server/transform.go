@@ -172,7 +172,11 @@ func (s *Server) render(deadline time.Time, key string, jobs []variantJob) ([]*c
 		reqs[i] = j.req
 	}
 	start := time.Now()
-	res, err := s.Processor.Variants(dctx, key, src.Bytes(), reqs)
+	variants := s.Processor.Variants
+	if src.Mapped() {
+		variants = s.Processor.VariantsMapped // decoded in place, no copy
+	}
+	res, err := variants(dctx, key, src.Bytes(), reqs)
 	if err != nil {
 		return nil, err
 	}

@@ -18,6 +18,10 @@ type Mapping struct {
 // not be written.
 func (m *Mapping) Bytes() []byte { return m.data }
 
+// Mapped reports whether the bytes are mapped from the file (outside the Go
+// heap) rather than read into a slice, where the file system cannot map.
+func (m *Mapping) Mapped() bool { return m.mapped }
+
 // Close unmaps the bytes. Safe to call twice.
 func (m *Mapping) Close() error {
 	if !m.mapped || m.data == nil {

@@ -48,6 +48,10 @@ type Processor struct {
 	decodingMu sync.Mutex
 	decoding   map[string]chan struct{}
 	decodes    atomic.Int64
+
+	// seen is the decoded-original cache's doorkeeper: originals decoded
+	// recently, whose next decode is worth keeping.
+	seen recent
 }
 
 // Deps are the parts a Processor uses that main wires in; each may be nil.
@@ -74,6 +78,7 @@ func New(cfg Config, d Deps) (*Processor, error) {
 	p.variant = []Step{
 		p.region,
 		p.resize,
+		p.settle,
 		p.cropOrPad,
 		p.effects,
 		p.flatten,
@@ -92,7 +97,11 @@ type job struct {
 	hdr    vips.Header
 	geo    geometry
 	shrink int // shrink-on-load factor, 1 for none
-	out    Output
+	// borrow: src is mapped memory that outlives the job (VariantsMapped),
+	// read in place. streamed: img is decoded sequentially as it is read
+	// (vips.LoadOptions.Sequential), so it can be read only once.
+	borrow, streamed bool
+	out              Output
 	img    *vips.Image
 	body   []byte
 }
@@ -198,10 +207,13 @@ func orientedSize(h vips.Header) (w, ht int) {
 	return h.Width, h.Height
 }
 
-// loadOptions asks the decoder for the original scaled down by shrink.
-func loadOptions(f format.Format, shrink int) vips.LoadOptions {
-	var lo vips.LoadOptions
-	switch f {
+// loadOptions asks the decoder for the original scaled down by shrink,
+// decoded as it streams unless an EXIF rotation or flip must first see the
+// whole image (a mirror alone, orientation 2, still reads top to bottom,
+// but is rare enough not to be worth its own rule).
+func loadOptions(h vips.Header, shrink int, borrow bool) vips.LoadOptions {
+	lo := vips.LoadOptions{Sequential: h.Orientation <= 1, Borrow: borrow}
+	switch h.Format {
 	case format.JPEG:
 		lo.Shrink = shrink
 	case format.WebP:
@@ -213,12 +225,40 @@ func loadOptions(f format.Format, shrink int) vips.LoadOptions {
 }
 
 func (p *Processor) load(j *job) error {
-	img, err := vips.Load(j.src, loadOptions(j.hdr.Format, j.shrink))
+	lo := loadOptions(j.hdr, j.shrink, j.borrow)
+	if !p.streams() {
+		lo.Sequential = false
+	}
+	img, err := vips.Load(j.src, lo)
 	if err != nil {
 		return &DecodeError{Err: err}
 	}
-	j.img = img
+	j.img, j.streamed = img, lo.Sequential
 	return nil
+}
+
+// streams reports whether the resize step may be given a streamed image.
+func (p *Processor) streams() bool {
+	r, ok := p.resizer.(OnceReader)
+	return ok && r.ReadsOnce()
+}
+
+// settle brings a streamed image into memory before a step that reads it
+// twice or out of order: the smart crop's attention pass, and the
+// convolutions, whose windows can reach back further than the decoder's
+// line cache. The image is at its output size by now, so the copy is
+// small; a plain resize and encode never needs it.
+func (p *Processor) settle(j *job) error {
+	o := j.req.Options
+	if !j.streamed || !(o.Blur > 0 || o.Sharpen || (j.geo.crop && o.Gravity == options.Auto)) {
+		return nil
+	}
+	j.streamed = false
+	mem, err := j.img.CopyMemory()
+	if err != nil {
+		return &DecodeError{Err: err}
+	}
+	return j.replace(mem, nil)
 }
 
 func (p *Processor) orient(j *job) error {

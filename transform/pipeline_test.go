@@ -6,7 +6,6 @@ import (
 	"errors"
 	"flag"
 	"image"
-	"image/color"
 	"image/jpeg"
 	"image/png"
 	"math"
@@ -93,11 +92,13 @@ func psnr(a, b image.Image) float64 {
 	var se, n float64
 	for y := 0; y < ab.Dy(); y++ {
 		for x := 0; x < ab.Dx(); x++ {
-			c1 := color.NRGBAModel.Convert(a.At(ab.Min.X+x, ab.Min.Y+y)).(color.NRGBA)
-			c2 := color.NRGBAModel.Convert(b.At(bb.Min.X+x, bb.Min.Y+y)).(color.NRGBA)
+			// Premultiplied, as the pixel shows over any background: the
+			// colour of a fully transparent pixel is not part of the image.
+			r1, g1, b1, a1 := a.At(ab.Min.X+x, ab.Min.Y+y).RGBA()
+			r2, g2, b2, a2 := b.At(bb.Min.X+x, bb.Min.Y+y).RGBA()
 			for _, d := range []float64{
-				float64(c1.R) - float64(c2.R), float64(c1.G) - float64(c2.G),
-				float64(c1.B) - float64(c2.B), float64(c1.A) - float64(c2.A),
+				float64(r1>>8) - float64(r2>>8), float64(g1>>8) - float64(g2>>8),
+				float64(b1>>8) - float64(b2>>8), float64(a1>>8) - float64(a2>>8),
 			} {
 				se += d * d
 			}

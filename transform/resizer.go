@@ -25,3 +25,14 @@ type CPUResizer struct{}
 func (CPUResizer) Resize(_ context.Context, img *vips.Image, hscale, vscale float64) (*vips.Image, error) {
 	return img.Resize(hscale, vscale)
 }
+
+// ReadsOnce implements OnceReader: vips_resize reads its input top to
+// bottom, once.
+func (CPUResizer) ReadsOnce() bool { return true }
+
+// OnceReader is implemented by a Resizer that reads its input's pixels at
+// most once, top to bottom, so the pipeline may hand it a sequentially
+// decoded (streamed) image. A Resizer without it gets the decode in memory.
+type OnceReader interface {
+	ReadsOnce() bool
+}

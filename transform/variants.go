@@ -32,9 +32,13 @@ func (d *Decoded) Release() { d.img.Close() }
 // implements it). Get returns a retained handle the caller releases; Put
 // takes over the handle it is given and keeps it when it is larger than
 // what it holds for key.
+//
+// Admits reports whether a decode of n bytes could be kept at all, so that
+// one too large to keep is streamed instead of copied into memory first.
 type DecodeCache interface {
 	Get(key string) (*Decoded, bool)
 	Put(key string, d *Decoded) bool
+	Admits(n int64) bool
 }
 
 // Variants makes one variant per request from the original key, whose
@@ -47,14 +51,26 @@ type DecodeCache interface {
 //
 // An error in any request fails the call.
 func (p *Processor) Variants(ctx context.Context, key string, src []byte, reqs []Request) ([]Result, error) {
-	base, jobs, err := p.decodeOnce(ctx, key, src, reqs)
+	return p.variants(ctx, key, src, reqs, false)
+}
+
+// VariantsMapped is Variants for an original whose bytes are mapped into
+// memory outside the Go heap (store.Mapping) and stay mapped until it
+// returns: they are decoded in place, not copied first. Nothing made from
+// them outlives the call (a decode kept for later is a copy).
+func (p *Processor) VariantsMapped(ctx context.Context, key string, src []byte, reqs []Request) ([]Result, error) {
+	return p.variants(ctx, key, src, reqs, true)
+}
+
+func (p *Processor) variants(ctx context.Context, key string, src []byte, reqs []Request, borrow bool) ([]Result, error) {
+	base, jobs, streamed, err := p.decodeOnce(ctx, key, src, reqs, borrow)
 	if err != nil {
 		return nil, err
 	}
 	defer base.Close()
 	if len(jobs) == 1 {
 		j := jobs[0]
-		j.img = base.Ref()
+		j.img, j.streamed = base.Ref(), streamed
 		defer func() { j.img.Close() }()
 		if err := j.run(p.variant); err != nil {
 			return nil, err
@@ -118,8 +134,9 @@ func (p *Processor) Variants(ctx context.Context, key string, src []byte, reqs [
 }
 
 // decodeOnce plans every request and returns the decoded original they
-// all start from, and their jobs.
-func (p *Processor) decodeOnce(ctx context.Context, key string, src []byte, reqs []Request) (*vips.Image, []*job, error) {
+// all start from, their jobs, and whether the decode streams (is read as
+// it decodes, once) rather than sitting in memory.
+func (p *Processor) decodeOnce(ctx context.Context, key string, src []byte, reqs []Request, borrow bool) (_ *vips.Image, _ []*job, streamed bool, _ error) {
 	caching := p.decoded != nil && key != ""
 	var cached *Decoded
 	if caching {
@@ -137,7 +154,7 @@ func (p *Processor) decodeOnce(ctx context.Context, key string, src []byte, reqs
 	} else {
 		h, err := p.Probe(src)
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, false, err
 		}
 		hdr = h
 	}
@@ -147,21 +164,28 @@ func (p *Processor) decodeOnce(ctx context.Context, key string, src []byte, reqs
 		j := &job{ctx: ctx, req: r, src: src, hdr: hdr}
 		if err := p.plan(j); err != nil {
 			release()
-			return nil, nil, err
+			return nil, nil, false, err
 		}
 		jobs[i] = j
 		shrink = min(shrink, j.shrink)
 	}
 	needW, needH := loadedSize(hdr, shrink)
+	// A decode is kept for later variants only when it fits the cache and
+	// promises reuse: several variants at once, or an original decoded
+	// recently already. A stream of distinct originals then neither copies
+	// each decode into memory nor flushes the cache with decodes that no
+	// request will ask for again.
+	keep := caching && p.decoded.Admits(decodedBytes(hdr, needW, needH)) &&
+		(len(reqs) > 1 || p.seen.check(key))
 
 	for {
 		if cached != nil && cached.img.Width() >= needW && cached.img.Height() >= needH {
 			img := cached.img // the handle passes to the caller
 			cached = nil
-			return img, jobs, nil
+			return img, jobs, false, nil
 		}
 		release()
-		if !caching {
+		if !keep {
 			break
 		}
 		// Either decode for everyone or wait for whoever is decoding, then
@@ -174,31 +198,41 @@ func (p *Processor) decodeOnce(ctx context.Context, key string, src []byte, reqs
 		select {
 		case <-wait:
 		case <-ctx.Done():
-			return nil, nil, ctx.Err()
+			return nil, nil, false, ctx.Err()
 		}
 		cached, _ = p.decoded.Get(key)
 	}
 
 	p.decodes.Add(1)
-	j := &job{ctx: ctx, src: src, hdr: hdr, shrink: shrink}
+	j := &job{ctx: ctx, src: src, hdr: hdr, shrink: shrink, borrow: borrow}
 	if err := j.run([]Step{p.load, p.orient, p.toSRGB}); err != nil {
 		j.img.Close()
-		return nil, nil, err
+		return nil, nil, false, err
 	}
-	if !caching && len(reqs) == 1 {
+	if !keep && len(reqs) == 1 {
 		// Nothing will reuse the pixels: leave the pipeline lazy, so the
 		// decode streams through the resize instead of filling memory.
-		return j.img, jobs, nil
+		return j.img, jobs, j.streamed, nil
 	}
 	mem, err := j.img.CopyMemory()
 	j.img.Close()
 	if err != nil {
-		return nil, nil, &DecodeError{Err: err}
+		return nil, nil, false, &DecodeError{Err: err}
 	}
-	if caching {
+	if keep {
 		p.decoded.Put(key, &Decoded{img: mem.Ref(), hdr: hdr})
 	}
-	return mem, jobs, nil
+	return mem, jobs, false, nil
+}
+
+// decodedBytes is the memory a decode of w×h pixels takes once in sRGB:
+// 8 bits a band, with or without alpha.
+func decodedBytes(h vips.Header, w, ht int) int64 {
+	bands := int64(3)
+	if h.HasAlpha {
+		bands = 4
+	}
+	return int64(w) * int64(ht) * bands
 }
 
 // loadedSize is the oriented size of the original decoded with shrink.

@@ -13,7 +13,10 @@ import (
 	"github.com/pictorhq/pictor/transform/vips"
 )
 
-var _ transform.Resizer = (*Queue)(nil)
+var (
+	_ transform.Resizer    = (*Queue)(nil)
+	_ transform.OnceReader = (*Queue)(nil)
+)
 
 // State is the device's state as /readyz reports it.
 type State string
@@ -285,6 +288,12 @@ func (q *Queue) Resize(ctx context.Context, img *vips.Image, hscale, vscale floa
 		return nil, ctx.Err()
 	}
 }
+
+// ReadsOnce implements transform.OnceReader. Without a device every resize
+// is libvips' own, which reads its input once, top to bottom. With one, a
+// job copies its input out for the device and, should the device fail,
+// reads it again for the CPU fallback: it needs the input in memory.
+func (q *Queue) ReadsOnce() bool { return q.dev == nil }
 
 // onCPU finishes a resize with libvips: lazy when already built, else
 // built now. With a device and Deterministic, the result is computed into

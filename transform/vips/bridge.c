@@ -210,7 +210,7 @@ pictor_check_png(VipsSource *source)
 // temporary file on disk, which libvips would do above 100 MB).
 static int
 pictor_load_source(VipsSource *source, int shrink, double scale,
-	VipsImage **out)
+	VipsAccess access, VipsImage **out)
 {
 	int kind = pictor_sniff(source);
 
@@ -225,28 +225,33 @@ pictor_load_source(VipsSource *source, int shrink, double scale,
 	switch (kind) {
 	case KIND_JPEG:
 		return vips_jpegload_source(source, out,
+			"access", access,
 			"shrink", shrink,
 			"fail_on", VIPS_FAIL_ON_ERROR,
 			"memory", TRUE,
 			NULL);
 	case KIND_PNG:
 		return vips_pngload_source(source, out,
+			"access", access,
 			"fail_on", VIPS_FAIL_ON_ERROR,
 			"memory", TRUE,
 			NULL);
 	case KIND_WEBP:
 		return vips_webpload_source(source, out,
+			"access", access,
 			"scale", scale,
 			"fail_on", VIPS_FAIL_ON_ERROR,
 			"memory", TRUE,
 			NULL);
 	case KIND_GIF:
 		return vips_gifload_source(source, out,
+			"access", access,
 			"fail_on", VIPS_FAIL_ON_ERROR,
 			"memory", TRUE,
 			NULL);
 	case KIND_HEIF:
 		return vips_heifload_source(source, out,
+			"access", access,
 			"fail_on", VIPS_FAIL_ON_ERROR,
 			"memory", TRUE,
 			NULL);
@@ -265,12 +270,24 @@ pictor_free_cb(void *data, void *area)
 
 int
 pictor_load(const void *data, size_t len, int shrink, double scale,
-	VipsImage **out)
+	int sequential, int borrow, VipsImage **out)
 {
+	VipsAccess access = sequential ?
+		VIPS_ACCESS_SEQUENTIAL : VIPS_ACCESS_RANDOM;
 	void *copy;
 	VipsBlob *blob;
 	VipsSource *source;
 	int result;
+
+	if (borrow) {
+		// The caller keeps data mapped until every image made from it is
+		// closed (vips.LoadOptions.Borrow): no copy, no fresh pages.
+		if (!(source = vips_source_new_from_memory(data, len)))
+			return -1;
+		result = pictor_load_source(source, shrink, scale, access, out);
+		g_object_unref(source);
+		return result;
+	}
 
 	if (!(copy = g_try_malloc(len))) {
 		vips_error("pictor", "out of memory copying %zu bytes", len);
@@ -288,7 +305,7 @@ pictor_load(const void *data, size_t len, int shrink, double scale,
 	if (!source)
 		return -1;
 
-	result = pictor_load_source(source, shrink, scale, out);
+	result = pictor_load_source(source, shrink, scale, access, out);
 	g_object_unref(source);
 
 	return result;
@@ -360,7 +377,8 @@ pictor_probe_source(VipsSource *source, PictorHeader *h)
 
 	// Building a load operation reads the header only; pixels would be
 	// decoded by the first region request, which never comes.
-	if ((result = pictor_load_source(source, 1, 1.0, &im)))
+	if ((result = pictor_load_source(source, 1, 1.0,
+		VIPS_ACCESS_RANDOM, &im)))
 		return result;
 	pictor_fill_header(im, h);
 	g_object_unref(im);

@@ -35,7 +35,7 @@ size_t pictor_heap_in_use(void);
 int pictor_probe_memory(const void *data, size_t len, PictorHeader *h);
 int pictor_probe_file(const char *path, PictorHeader *h);
 int pictor_load(const void *data, size_t len, int shrink, double scale,
-	VipsImage **out);
+	int sequential, int borrow, VipsImage **out);
 int pictor_load_any(const void *data, size_t len);
 
 void pictor_unref(VipsImage *im);
