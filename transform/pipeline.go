@@ -102,8 +102,8 @@ type job struct {
 	// (vips.LoadOptions.Sequential), so it can be read only once.
 	borrow, streamed bool
 	out              Output
-	img    *vips.Image
-	body   []byte
+	img              *vips.Image
+	body             []byte
 }
 
 // replace swaps in the result of an operation on j.img.
