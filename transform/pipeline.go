@@ -212,7 +212,7 @@ func orientedSize(h vips.Header) (w, ht int) {
 // whole image (a mirror alone, orientation 2, still reads top to bottom,
 // but is rare enough not to be worth its own rule).
 func loadOptions(h vips.Header, shrink int, borrow bool) vips.LoadOptions {
-	lo := vips.LoadOptions{Sequential: h.Orientation <= 1, Borrow: borrow}
+	lo := vips.LoadOptions{Sequential: h.Orientation <= 1, Borrow: borrow, Probed: &h}
 	switch h.Format {
 	case format.JPEG:
 		lo.Shrink = shrink

@@ -209,7 +209,7 @@ pictor_check_png(VipsSource *source)
 // Pixels are decoded on first access: all at once for random access, as
 // they are read for sequential.
 static int
-pictor_load_source(VipsSource *source, int shrink, double scale,
+pictor_load_source(VipsSource *source, int kind, int shrink, double scale,
 	VipsAccess access, VipsImage **out)
 {
 	// A random-access decode goes into memory, never to a temporary file
@@ -218,14 +218,19 @@ pictor_load_source(VipsSource *source, int shrink, double scale,
 	// into a buffer before the first line is read, which cost a 3700×2400
 	// PNG 120 ms more CPU than streaming it.
 	gboolean memory = access != VIPS_ACCESS_SEQUENTIAL;
-	int kind = pictor_sniff(source);
 
-	if (kind == KIND_NONE)
-		return PICTOR_UNSUPPORTED;
-	if (kind == KIND_PNG && pictor_check_png(source))
-		return -1;
-	if (pictor_clamp_reduction(source, kind, &shrink, &scale) ||
-		vips_source_rewind(source))
+	// A kind given by the caller comes from a probe of the same bytes,
+	// which sniffed, checked and measured them: the caller has clamped
+	// shrink and scale with the size it read (vips.LoadOptions.Probed).
+	if (kind == KIND_NONE) {
+		if ((kind = pictor_sniff(source)) == KIND_NONE)
+			return PICTOR_UNSUPPORTED;
+		if (kind == KIND_PNG && pictor_check_png(source))
+			return -1;
+		if (pictor_clamp_reduction(source, kind, &shrink, &scale))
+			return -1;
+	}
+	if (vips_source_rewind(source))
 		return -1;
 
 	switch (kind) {
@@ -275,7 +280,7 @@ pictor_free_cb(void *data, void *area)
 }
 
 int
-pictor_load(const void *data, size_t len, int shrink, double scale,
+pictor_load(const void *data, size_t len, int kind, int shrink, double scale,
 	int sequential, int borrow, VipsImage **out)
 {
 	VipsAccess access = sequential ?
@@ -290,7 +295,7 @@ pictor_load(const void *data, size_t len, int shrink, double scale,
 		// closed (vips.LoadOptions.Borrow): no copy, no fresh pages.
 		if (!(source = vips_source_new_from_memory(data, len)))
 			return -1;
-		result = pictor_load_source(source, shrink, scale, access, out);
+		result = pictor_load_source(source, kind, shrink, scale, access, out);
 		g_object_unref(source);
 		return result;
 	}
@@ -311,7 +316,7 @@ pictor_load(const void *data, size_t len, int shrink, double scale,
 	if (!source)
 		return -1;
 
-	result = pictor_load_source(source, shrink, scale, access, out);
+	result = pictor_load_source(source, kind, shrink, scale, access, out);
 	g_object_unref(source);
 
 	return result;
@@ -383,7 +388,7 @@ pictor_probe_source(VipsSource *source, PictorHeader *h)
 
 	// Building a load operation reads the header only; pixels would be
 	// decoded by the first region request, which never comes.
-	if ((result = pictor_load_source(source, 1, 1.0,
+	if ((result = pictor_load_source(source, KIND_NONE, 1, 1.0,
 		VIPS_ACCESS_RANDOM, &im)))
 		return result;
 	pictor_fill_header(im, h);

@@ -34,8 +34,10 @@ size_t pictor_heap_in_use(void);
 
 int pictor_probe_memory(const void *data, size_t len, PictorHeader *h);
 int pictor_probe_file(const char *path, PictorHeader *h);
-int pictor_load(const void *data, size_t len, int shrink, double scale,
-	int sequential, int borrow, VipsImage **out);
+// kind: 0 to sniff the bytes, else the loader a probe found
+// (1 JPEG, 2 PNG, 3 WebP, 4 GIF, 5 HEIF: bridge.c's KIND_* values).
+int pictor_load(const void *data, size_t len, int kind, int shrink,
+	double scale, int sequential, int borrow, VipsImage **out);
 int pictor_load_any(const void *data, size_t len);
 
 void pictor_unref(VipsImage *im);

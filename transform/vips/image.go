@@ -7,6 +7,7 @@ import "C"
 
 import (
 	"fmt"
+	"github.com/pictorhq/pictor/transform/format"
 	"math"
 	"runtime"
 	"unsafe"
@@ -37,6 +38,43 @@ type LoadOptions struct {
 	// memory-mapped file, and must stay mapped and unchanged until every
 	// image derived from this one is closed.
 	Borrow bool
+	// Probed is what Probe read from these same bytes. Given, Load trusts
+	// it: the loader comes from its format and Shrink and Scale are
+	// clamped with its size, where otherwise the bytes would be sniffed,
+	// checked and their header read again before the load reads it once
+	// more (three header parses of one JPEG per variant).
+	Probed *Header
+}
+
+// kind is bridge.c's loader number for f (see pictor_load); 0 sniffs.
+func kind(f format.Format) C.int {
+	switch f {
+	case format.JPEG:
+		return 1
+	case format.PNG:
+		return 2
+	case format.WebP:
+		return 3
+	case format.GIF:
+		return 4
+	case format.AVIF:
+		return 5
+	}
+	return 0
+}
+
+// clamp keeps shrink- and scale-on-load from taking a side of a w×h image
+// below one pixel, as bridge.c's pictor_clamp_reduction does when it reads
+// the size itself.
+func clamp(w, h, shrink int, scale float64) (int, float64) {
+	shortest := min(w, h)
+	for shrink > 1 && shortest/shrink < 1 {
+		shrink /= 2
+	}
+	if shortest > 0 && scale*float64(shortest) < 1 {
+		scale = 1 / float64(shortest)
+	}
+	return shrink, scale
 }
 
 func (o LoadOptions) normalise() (shrink int, scale float64, err error) {
@@ -91,8 +129,15 @@ func Load(buf []byte, o LoadOptions) (*Image, error) {
 	if len(buf) == 0 {
 		return nil, &Error{Op: "load", Msg: "empty input"}
 	}
+	var k C.int
+	if h := o.Probed; h != nil {
+		if k = kind(h.Format); k == 0 {
+			return nil, ErrUnsupportedFormat
+		}
+		shrink, scale = clamp(h.Width, h.Height, shrink, scale)
+	}
 	var out *C.VipsImage
-	switch C.pictor_load(unsafe.Pointer(unsafe.SliceData(buf)), C.size_t(len(buf)), C.int(shrink), C.double(scale), cbool(o.Sequential), cbool(o.Borrow), &out) {
+	switch C.pictor_load(unsafe.Pointer(unsafe.SliceData(buf)), C.size_t(len(buf)), k, C.int(shrink), C.double(scale), cbool(o.Sequential), cbool(o.Borrow), &out) {
 	case 0:
 		return wrap(out), nil
 	case C.PICTOR_UNSUPPORTED:
