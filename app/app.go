@@ -37,6 +37,8 @@ type App struct {
 	log      *slog.Logger
 	srv      *server.Server
 	store    *store.FS
+	mem      *cache.Memory
+	disk     *cache.Disk // nil without a disk tier
 	queue    *device.Queue
 	proc     *transform.Processor
 	signer   *sign.Signer
@@ -141,6 +143,7 @@ func (a *App) openCaches() (*cache.Tiered, server.Purger, *cache.Decoded[*transf
 	}
 	a.onClose(mem.Close)
 	a.register(mem.Collectors()...)
+	a.mem = mem
 	var disk cache.DiskTier // stays nil without a disk tier
 	if a.cfg.Disk.MaxBytes > 0 {
 		d, err := cache.NewDisk(a.cfg.Disk, a.log)
@@ -149,7 +152,7 @@ func (a *App) openCaches() (*cache.Tiered, server.Purger, *cache.Decoded[*transf
 		}
 		a.onClose(d.Close)
 		a.register(d.Collectors()...)
-		disk = d
+		a.disk, disk = d, d
 	}
 	tiered, err := cache.NewTiered(a.cfg.Tiered, mem, disk)
 	if err != nil {
@@ -194,6 +197,19 @@ func (a *App) Processor() *transform.Processor { return a.proc }
 
 // Signer signs URLs with the configured keys.
 func (a *App) Signer() *sign.Signer { return a.signer }
+
+// Store is the originals store, for tests that look at what an upload
+// stored.
+func (a *App) Store() *store.FS { return a.store }
+
+// Memory is the memory tier (disabled when its budget is 0), for tests
+// that wait on the tiers' background stores: what the edge sees through
+// server.Variants cannot tell which tier holds a variant without
+// promoting it.
+func (a *App) Memory() *cache.Memory { return a.mem }
+
+// Disk is the disk tier, nil when left out; see Memory.
+func (a *App) Disk() *cache.Disk { return a.disk }
 
 // Serve serves the public routes on public and, when admin is not nil, the
 // admin routes on admin, until Shutdown or a listener fails.

@@ -1,4 +1,4 @@
-package server
+package server_test
 
 import (
 	"encoding/json"
@@ -11,26 +11,36 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/pictorhq/pictor/app"
+	"github.com/pictorhq/pictor/server"
 	"github.com/pictorhq/pictor/transform"
 	"github.com/pictorhq/pictor/transform/format"
 	"github.com/pictorhq/pictor/transform/options"
-	dto "github.com/prometheus/client_model/go"
 	"github.com/valyala/fasthttp"
 )
 
 // pipelineRuns is how many variants the server has rendered (cold runs of
-// the pipeline), from its own histogram.
-func pipelineRuns(t *testing.T, s *Server) uint64 {
-	t.Helper()
-	var m dto.Metric
-	if err := s.metrics.transform.Write(&m); err != nil {
-		t.Fatal(err)
+// the pipeline): the count of its pipeline-time histogram, as /metrics
+// shows it.
+func (h *harness) pipelineRuns() uint64 {
+	h.t.Helper()
+	r := h.do(h.admin, fasthttp.MethodGet, "/metrics", nil)
+	const name = "pictor_transform_duration_seconds_count "
+	for line := range strings.Lines(string(r.body)) {
+		if v, ok := strings.CutPrefix(line, name); ok {
+			n, err := strconv.ParseUint(strings.TrimSpace(v), 10, 64)
+			if err != nil {
+				h.t.Fatalf("/metrics: %q: %v", line, err)
+			}
+			return n
+		}
 	}
-	return m.GetHistogram().GetSampleCount()
+	h.t.Fatalf("/metrics (%v) has no %s", r, name)
+	return 0
 }
 
 func TestIdenticalRequestsCollapse(t *testing.T) {
-	h := newHarness(t, harnessOpts{})
+	h := newHarness(t, nil)
 	key := h.uploadKey("../testdata/sample.jpg")
 	path := h.signed("w_321,f_webp", key)
 	// Hold both workers so the first request's run cannot finish before
@@ -49,7 +59,7 @@ func TestIdenticalRequestsCollapse(t *testing.T) {
 	for i := range n {
 		wg.Go(func() { resps[i] = h.get(path) })
 	}
-	waitFor(t, func() bool { return h.srv.inflightVariants.Callers(h.vkey("w_321,f_webp", key)) == n })
+	waitFor(t, func() bool { return h.srv.VariantCallers(h.vkey("w_321,f_webp", key)) == n })
 	for _, r := range releases {
 		r()
 	}
@@ -59,7 +69,7 @@ func TestIdenticalRequestsCollapse(t *testing.T) {
 			t.Fatalf("request %d: %v ETag %q, want 200 with the ETag of the others", i, r, r.header["Etag"])
 		}
 	}
-	if runs := pipelineRuns(t, h.srv); runs != 1 {
+	if runs := h.pipelineRuns(); runs != 1 {
 		t.Errorf("%d identical concurrent requests ran the pipeline %d times, want 1", n, runs)
 	}
 	if d := h.srv.Processor.Decodes(); d != 1 {
@@ -80,7 +90,7 @@ func (h *harness) vkey(opts, key string) string {
 }
 
 func TestSrcset(t *testing.T) {
-	h := newHarness(t, harnessOpts{})
+	h := newHarness(t, nil)
 	key := h.uploadKey("../testdata/sample.jpg") // 1200×800
 	o := options.Options{Format: 0}
 	sig, err := h.signer.SignSrcset(o, key, "200,400,600,800,1000")
@@ -92,7 +102,7 @@ func TestSrcset(t *testing.T) {
 	if r.status != 200 {
 		t.Fatalf("GET srcset: %v", r)
 	}
-	var got srcsetResponse
+	var got server.SrcsetResponse
 	if err := json.Unmarshal(r.body, &got); err != nil {
 		t.Fatal(err)
 	}
@@ -148,15 +158,17 @@ func TestSrcset(t *testing.T) {
 }
 
 func TestEagerUpload(t *testing.T) {
-	h := newHarness(t, harnessOpts{presets: map[string]options.Preset{
-		"thumb": {Name: "thumb", Options: "w_64,h_64,c_fill", Eager: true},
-	}})
+	h := newHarness(t, func(c *app.Config) {
+		c.Options.Presets = map[string]options.Preset{
+			"thumb": {Name: "thumb", Options: "w_64,h_64,c_fill", Eager: true},
+		}
+	})
 	body := readFile(t, "../testdata/sample.jpg")
 	r := h.do(h.client, "POST", "/upload?eager="+url.QueryEscape("w_100|w_200,f_webp"), body, "Authorization: Bearer "+testToken)
 	if r.status != 201 {
 		t.Fatalf("upload: %v", r)
 	}
-	var u uploadResponse
+	var u server.UploadResponse
 	if err := json.Unmarshal(r.body, &u); err != nil {
 		t.Fatal(err)
 	}
@@ -184,7 +196,7 @@ func TestEagerUpload(t *testing.T) {
 }
 
 func TestMemoryHitAllocs(t *testing.T) {
-	h := newHarness(t, harnessOpts{})
+	h := newHarness(t, nil)
 	key := h.uploadKey("../testdata/sample.jpg")
 	path := h.signed("w_120", key)
 	if r := h.get(path); r.status != 200 {
@@ -218,7 +230,7 @@ func TestMemoryHitAllocs(t *testing.T) {
 }
 
 func TestDiskTier(t *testing.T) {
-	h := newHarness(t, harnessOpts{memBytes: -1})
+	h := newHarness(t, func(c *app.Config) { c.Memory.MaxBytes = 0 })
 	key := h.uploadKey("../testdata/sample.jpg")
 	path := h.signed("w_222,f_webp", key)
 	first := h.get(path)
@@ -231,7 +243,7 @@ func TestDiskTier(t *testing.T) {
 		r.header["Etag"] != first.header["Etag"] || r.header["Content-Digest"] != first.header["Content-Digest"] {
 		t.Fatalf("second GET: %v X-Cache %q; want a disk hit with the first answer's bytes and headers", r, r.header["X-Cache"])
 	}
-	if runs := pipelineRuns(t, h.srv); runs != 1 {
+	if runs := h.pipelineRuns(); runs != 1 {
 		t.Errorf("pipeline ran %d times for a miss and a disk hit, want 1", runs)
 	}
 	if r := h.get(path, "If-None-Match: "+first.header["Etag"]); r.status != 304 {
@@ -249,7 +261,10 @@ func TestDiskTier(t *testing.T) {
 }
 
 func TestDiskTierAccelRedirect(t *testing.T) {
-	h := newHarness(t, harnessOpts{memBytes: -1, cfg: func(c *Config) { c.AccelRedirect = true }})
+	h := newHarness(t, func(c *app.Config) {
+		c.Memory.MaxBytes = 0
+		c.Server.AccelRedirect = true
+	})
 	key := h.uploadKey("../testdata/sample.jpg")
 	path := h.signed("w_111,f_png", key)
 	first := h.get(path)

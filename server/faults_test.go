@@ -1,4 +1,4 @@
-package server
+package server_test
 
 import (
 	"bufio"
@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pictorhq/pictor/server"
 	"github.com/valyala/fasthttp"
 )
 
@@ -23,7 +24,7 @@ import (
 // skips where mounts are refused.
 func storeFaultHarness(t *testing.T, sub string, mount ...[]string) (*harness, string) {
 	t.Helper()
-	h := newHarness(t, harnessOpts{})
+	h := newHarness(t, nil)
 	key := h.uploadKey("../testdata/sample.jpg")
 	dir := filepath.Join(h.dir, sub)
 	for i, args := range mount {
@@ -57,7 +58,7 @@ func checkStoreFault(t *testing.T, h *harness, key, msg string) {
 	img := append(readFile(t, "../testdata/sample.jpg"), "new bytes"...)
 	r := h.upload(img)
 	wantError(t, r, 503)
-	var e errorBody
+	var e server.ErrorBody
 	if json.Unmarshal(r.body, &e); e.Error != msg {
 		t.Errorf("upload error %q, want %q", e.Error, msg)
 	}
@@ -107,7 +108,7 @@ func TestUploadStoreReadOnly(t *testing.T) {
 	checkStoreFault(t, h, key, "originals store is not writable")
 	// The same bytes as a stored original need no write: 200, not 503.
 	r := h.upload(readFile(t, "../testdata/sample.jpg"))
-	var u uploadResponse
+	var u server.UploadResponse
 	if json.Unmarshal(r.body, &u); r.status != 200 || u.Key != key || u.Created {
 		t.Errorf("re-upload of a stored original on a read-only store: %v, want 200 with created false", r)
 	}
@@ -117,7 +118,7 @@ func TestUploadStoreReadOnly(t *testing.T) {
 // gets the JSON error body ({"error": ..., "status": N}) with the status
 // fasthttp would have chosen.
 func TestUnparsableRequests(t *testing.T) {
-	h := newHarness(t, harnessOpts{})
+	h := newHarness(t, nil)
 	for _, c := range []struct {
 		name, raw string
 		status    int

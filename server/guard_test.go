@@ -1,4 +1,4 @@
-package server
+package server_test
 
 import (
 	"encoding/json"
@@ -6,22 +6,17 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/pictorhq/pictor/app"
+	"github.com/pictorhq/pictor/server"
 	"github.com/pictorhq/pictor/transform/options"
 	"github.com/pictorhq/pictor/transform/vips"
 )
 
 // guardHarness is a harness whose parser has the variant-explosion guards
-// of cfg (the harness itself builds its parser from presets alone). The
-// parser is swapped in before any request is sent.
+// of cfg.
 func guardHarness(t *testing.T, cfg options.Config) *harness {
 	t.Helper()
-	h := newHarness(t, harnessOpts{presets: cfg.Presets})
-	p, err := options.NewParser(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	h.srv.Parser = p
-	return h
+	return newHarness(t, func(c *app.Config) { c.Options = cfg })
 }
 
 // wantRefusal checks a 400 whose message names the component.
@@ -123,7 +118,7 @@ func TestAllowedWidthsServer(t *testing.T) {
 	if r.status != 200 {
 		t.Fatalf("GET %s: %v", path, r)
 	}
-	var got srcsetResponse
+	var got server.SrcsetResponse
 	if err := json.Unmarshal(r.body, &got); err != nil {
 		t.Fatal(err)
 	}
@@ -159,7 +154,7 @@ func TestPresetsOnlyServer(t *testing.T) {
 	if r.status != 201 {
 		t.Fatalf("upload with eager=t_card: %v", r)
 	}
-	var u uploadResponse
+	var u server.UploadResponse
 	if err := json.Unmarshal(r.body, &u); err != nil {
 		t.Fatal(err)
 	}

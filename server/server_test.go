@@ -1,4 +1,4 @@
-package server
+package server_test
 
 import (
 	"bytes"
@@ -15,9 +15,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pictorhq/pictor/app"
 	"github.com/pictorhq/pictor/cache"
+	"github.com/pictorhq/pictor/server"
 	"github.com/pictorhq/pictor/store"
 	"github.com/pictorhq/pictor/transform"
+	"github.com/pictorhq/pictor/transform/device"
 	"github.com/pictorhq/pictor/transform/format"
 	"github.com/pictorhq/pictor/transform/options"
 	"github.com/pictorhq/pictor/transform/sign"
@@ -34,11 +37,12 @@ var testKeys = []sign.Key{
 	{ID: "k2", Secret: []byte("second-secret-0123456789")},
 }
 
-// harness is a Server on an in-memory listener with a real store, pipeline
-// and memory tier, and a fasthttp client dialling it.
+// harness is the whole server, built by app.New as main builds it (a
+// real store, pipeline, memory and disk tiers, CPU resizing), served on
+// in-memory listeners, with a fasthttp client dialling each.
 type harness struct {
 	t      testing.TB
-	srv    *Server
+	srv    *server.Server
 	store  *store.FS
 	client *fasthttp.Client
 	admin  *fasthttp.Client
@@ -49,106 +53,39 @@ type harness struct {
 	disk   *cache.Disk
 }
 
-type harnessOpts struct {
-	cfg       func(*Config)
-	transform func(*transform.Config)
-	workers   *workers.Config
-	presets   map[string]options.Preset
-	memBytes  int64 // memory tier budget; 0: 64 MiB, -1: off
-}
-
-func newHarness(t testing.TB, ho harnessOpts) *harness {
+// newHarness starts a server with the test settings below, changed by
+// edit (nil: none) before app.New sees them.
+func newHarness(t testing.TB, edit func(*app.Config)) *harness {
 	t.Helper()
-	if err := vips.Startup(vips.DefaultConfig()); err != nil {
-		t.Fatal(err)
-	}
 	dir := t.TempDir()
-	st, err := store.Open(store.Config{Dir: dir})
-	if err != nil {
-		t.Fatal(err)
+	cfg := app.DefaultConfig()
+	cfg.Store.Dir = dir
+	cfg.Memory.MaxBytes = 64 << 20
+	cfg.Disk.Dir, cfg.Disk.MaxBytes = filepath.Join(dir, "cache"), 64<<20
+	cfg.Workers = workers.Config{Workers: 2, Queue: 8}
+	cfg.Device.Mode = device.ModeOff // the CPU resizer, whatever the machine has
+	cfg.Server.UploadTokens = []string{testToken}
+	cfg.Sign.Keys = testKeys
+	if edit != nil {
+		edit(&cfg)
 	}
-	t.Cleanup(func() { st.Close() })
-	tc := transform.DefaultConfig()
-	if ho.transform != nil {
-		ho.transform(&tc)
-	}
-	decoded, err := cache.NewDecoded[*transform.Decoded](cache.DefaultDecodedConfig())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(decoded.Close)
-	proc, err := transform.New(tc, transform.Deps{Decoded: decoded})
-	if err != nil {
-		t.Fatal(err)
-	}
-	oc := options.DefaultConfig()
-	oc.Presets = ho.presets
-	parser, err := options.NewParser(oc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sc := sign.DefaultConfig()
-	sc.Keys = testKeys
-	signer, err := sign.New(sc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	memBytes := int64(64 << 20)
-	switch {
-	case ho.memBytes < 0:
-		memBytes = 0
-	case ho.memBytes > 0:
-		memBytes = ho.memBytes
-	}
-	mem, err := cache.NewMemory(cache.MemoryConfig{MaxBytes: memBytes})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(mem.Close)
-	dcfg := cache.DefaultDiskConfig()
-	dcfg.Dir, dcfg.MaxBytes = filepath.Join(dir, "cache"), 64<<20
-	disk, err := cache.NewDisk(dcfg, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(disk.Close)
-	tiered, err := cache.NewTiered(cache.DefaultTieredConfig(), mem, disk)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(tiered.Close)
-	wc := workers.Config{Workers: 2, Queue: 8}
-	if ho.workers != nil {
-		wc = *ho.workers
-	}
-	pool, err := workers.New(wc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := DefaultConfig()
-	cfg.UploadTokens = []string{testToken}
-	if ho.cfg != nil {
-		ho.cfg(&cfg)
-	}
-	srv, err := New(cfg, Deps{
-		Originals: st, Processor: proc, Parser: parser, Signer: signer,
-		Variants: tiered, Purger: Purgers{tiered, decoded}, Workers: pool,
-		Ready: map[string]Readiness{"store": ReadinessFunc(func() (string, error) { return "ok", st.Writable() })},
-	})
+	a, err := app.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	ln := fasthttputil.NewInmemoryListener()
 	aln := fasthttputil.NewInmemoryListener()
-	go srv.Serve(ln)
-	go srv.ServeAdmin(aln)
+	go a.Serve(ln, aln)
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		srv.Shutdown(ctx)
+		a.Shutdown(ctx)
+		a.Close()
 	})
+	srv := a.Server()
 	return &harness{
-		t: t, srv: srv, store: st, signer: signer, pool: pool, dir: dir, mem: mem, disk: disk,
+		t: t, srv: srv, store: a.Store(), signer: a.Signer(), pool: srv.Workers,
+		dir: dir, mem: a.Memory(), disk: a.Disk(),
 		client: &fasthttp.Client{Dial: func(string) (net.Conn, error) { return ln.Dial() }},
 		admin:  &fasthttp.Client{Dial: func(string) (net.Conn, error) { return aln.Dial() }},
 	}
@@ -215,7 +152,7 @@ func (h *harness) uploadKey(path string) string {
 	if r.status != 201 && r.status != 200 {
 		h.t.Fatalf("upload %s: %v", path, r)
 	}
-	var u uploadResponse
+	var u server.UploadResponse
 	if err := json.Unmarshal(r.body, &u); err != nil {
 		h.t.Fatal(err)
 	}
@@ -266,7 +203,7 @@ func wantError(t *testing.T, r response, status int) {
 }
 
 func TestUploadSameBytesSameKey(t *testing.T) {
-	h := newHarness(t, harnessOpts{})
+	h := newHarness(t, nil)
 	img := readFile(t, "../testdata/sample.jpg")
 	r1 := h.upload(img, "Content-Type: image/jpeg")
 	if r1.status != 201 {
@@ -283,7 +220,7 @@ func TestUploadSameBytesSameKey(t *testing.T) {
 	if r2.status != 200 {
 		t.Fatalf("second upload: %v", r2)
 	}
-	var u1, u2 uploadResponse
+	var u1, u2 server.UploadResponse
 	json.Unmarshal(r1.body, &u1)
 	json.Unmarshal(r2.body, &u2)
 	if u1.Key == "" || u1.Key != u2.Key {
@@ -299,9 +236,9 @@ func TestUploadSameBytesSameKey(t *testing.T) {
 }
 
 func TestUploadRefusals(t *testing.T) {
-	h := newHarness(t, harnessOpts{
-		cfg:       func(c *Config) { c.MaxUploadBytes = 200 << 10 },
-		transform: func(c *transform.Config) { c.MaxPixels = 1000 * 700 },
+	h := newHarness(t, func(c *app.Config) {
+		c.Server.MaxUploadBytes = 200 << 10
+		c.Transform.MaxPixels = 1000 * 700
 	})
 	img := readFile(t, "../testdata/sample.jpg")
 
@@ -348,7 +285,7 @@ func TestUploadRefusals(t *testing.T) {
 }
 
 func TestTransform(t *testing.T) {
-	h := newHarness(t, harnessOpts{})
+	h := newHarness(t, nil)
 	key := h.uploadKey("../testdata/sample.jpg")
 	path := h.signed("w_400,f_webp", key)
 
@@ -396,7 +333,7 @@ func TestTransform(t *testing.T) {
 }
 
 func TestTransformErrors(t *testing.T) {
-	h := newHarness(t, harnessOpts{})
+	h := newHarness(t, nil)
 	key := h.uploadKey("../testdata/sample.jpg")
 	good := h.signed("w_100", key)
 	absent := strings.Repeat("ab", 16) + ".jpg"
@@ -442,10 +379,12 @@ func TestTransformErrors(t *testing.T) {
 }
 
 func TestPublicPreset(t *testing.T) {
-	h := newHarness(t, harnessOpts{presets: map[string]options.Preset{
-		"thumb": {Name: "thumb", Options: "w_64,h_64,c_fill", Public: true},
-		"big":   {Name: "big", Options: "w_900"},
-	}})
+	h := newHarness(t, func(c *app.Config) {
+		c.Options.Presets = map[string]options.Preset{
+			"thumb": {Name: "thumb", Options: "w_64,h_64,c_fill", Public: true},
+			"big":   {Name: "big", Options: "w_900"},
+		}
+	})
 	key := h.uploadKey("../testdata/sample.jpg")
 	r := h.get("/t/t_thumb/" + key)
 	if r.status != 200 {
@@ -459,7 +398,7 @@ func TestPublicPreset(t *testing.T) {
 }
 
 func TestFormatAuto(t *testing.T) {
-	h := newHarness(t, harnessOpts{})
+	h := newHarness(t, nil)
 	jpg := h.uploadKey("../testdata/sample.jpg")
 	png := h.uploadKey("../testdata/alpha.png")
 	tests := []struct {
@@ -491,13 +430,13 @@ func TestFormatAuto(t *testing.T) {
 func TestOriginals(t *testing.T) {
 	img := readFile(t, "../testdata/sample.jpg")
 	t.Run("served by the sidecar", func(t *testing.T) {
-		h := newHarness(t, harnessOpts{})
+		h := newHarness(t, nil)
 		key := h.uploadKey("../testdata/sample.jpg")
 		r := h.get("/o/" + key)
 		if r.status != 200 || !bytes.Equal(r.body, img) || r.header["Content-Type"] != "image/jpeg" {
 			t.Fatalf("GET /o/: %v", r)
 		}
-		if r.header["Cache-Control"] != cacheControlImmutable || r.header["Etag"] == "" {
+		if r.header["Cache-Control"] != "public, max-age=31536000, immutable" || r.header["Etag"] == "" {
 			t.Errorf("headers: %v", r.header)
 		}
 		if r2 := h.get("/o/"+key, "If-None-Match: "+r.header["Etag"]); r2.status != 304 {
@@ -507,7 +446,7 @@ func TestOriginals(t *testing.T) {
 		wantError(t, h.get("/o/..%2f..%2fetc%2fpasswd"), 404)
 	})
 	t.Run("X-Accel-Redirect", func(t *testing.T) {
-		h := newHarness(t, harnessOpts{cfg: func(c *Config) { c.AccelRedirect = true }})
+		h := newHarness(t, func(c *app.Config) { c.Server.AccelRedirect = true })
 		key := h.uploadKey("../testdata/sample.jpg")
 		r := h.get("/o/" + key)
 		want := "/_pictor/originals/" + key[:2] + "/" + key[2:4] + "/" + key
@@ -516,7 +455,7 @@ func TestOriginals(t *testing.T) {
 		}
 	})
 	t.Run("delete purges", func(t *testing.T) {
-		h := newHarness(t, harnessOpts{})
+		h := newHarness(t, nil)
 		key := h.uploadKey("../testdata/sample.jpg")
 		p := h.signed("w_50", key)
 		if r := h.get(p); r.status != 200 {
@@ -536,11 +475,11 @@ func TestOriginals(t *testing.T) {
 }
 
 func TestInfo(t *testing.T) {
-	h := newHarness(t, harnessOpts{})
+	h := newHarness(t, nil)
 	key := h.uploadKey("../testdata/corpus/exif-orientation/Landscape_6.jpg")
 	wantError(t, h.get("/info/"+key), 401)
 	r := h.get("/info/"+key, "Authorization: Bearer "+testToken)
-	var info infoResponse
+	var info server.InfoResponse
 	if r.status != 200 || json.Unmarshal(r.body, &info) != nil {
 		t.Fatalf("GET /info: %v", r)
 	}
@@ -550,8 +489,10 @@ func TestInfo(t *testing.T) {
 }
 
 func TestQueueFullAndDeadline(t *testing.T) {
-	wc := workers.Config{Workers: 1, Queue: 1}
-	h := newHarness(t, harnessOpts{workers: &wc, cfg: func(c *Config) { c.Timeout = 300 * time.Millisecond }})
+	h := newHarness(t, func(c *app.Config) {
+		c.Workers = workers.Config{Workers: 1, Queue: 1}
+		c.Server.Timeout = 300 * time.Millisecond
+	})
 	key := h.uploadKey("../testdata/sample.jpg")
 	release, err := h.pool.Acquire(context.Background()) // the only worker is busy
 	if err != nil {
@@ -575,7 +516,7 @@ func TestQueueFullAndDeadline(t *testing.T) {
 }
 
 func TestAdmin(t *testing.T) {
-	h := newHarness(t, harnessOpts{})
+	h := newHarness(t, nil)
 	h.get("/nope")
 	if r := h.do(h.admin, "GET", "/healthz", nil); r.status != 200 {
 		t.Errorf("healthz: %v", r)

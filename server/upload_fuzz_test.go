@@ -1,10 +1,11 @@
-package server
+package server_test
 
 import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"io"
 	"mime"
 	"mime/multipart"
@@ -15,8 +16,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pictorhq/pictor/app"
+	"github.com/pictorhq/pictor/server"
 	"github.com/pictorhq/pictor/store"
-	"github.com/pictorhq/pictor/transform"
 	"github.com/pictorhq/pictor/transform/format"
 	"github.com/pictorhq/pictor/transform/vips"
 	"github.com/pictorhq/pictor/transform/workers"
@@ -54,10 +56,11 @@ const (
 // answer this one too.
 const smuggled = "GET /smuggled HTTP/1.1\r\nHost: pictor\r\n\r\n"
 
-// uploadFuzz is a Server with a real store in a temporary directory and a
-// real pipeline, on an in-memory listener, and a fasthttp client for it.
+// uploadFuzz is the whole server with a real store in a temporary
+// directory and a real pipeline, on an in-memory listener, and a fasthttp
+// client for it.
 type uploadFuzz struct {
-	srv    *Server
+	srv    *server.Server
 	store  *store.FS
 	dir    string
 	client *fasthttp.Client
@@ -65,10 +68,10 @@ type uploadFuzz struct {
 
 func newUploadFuzz(tb testing.TB) *uploadFuzz {
 	tb.Helper()
-	h := newHarness(tb, harnessOpts{
-		cfg:       func(c *Config) { c.MaxUploadBytes = fuzzMaxUpload },
-		transform: func(c *transform.Config) { c.MaxPixels = fuzzMaxPixels },
-		workers:   &workers.Config{Workers: 1, Queue: 2},
+	h := newHarness(tb, func(c *app.Config) {
+		c.Server.MaxUploadBytes = fuzzMaxUpload
+		c.Transform.MaxPixels = fuzzMaxPixels
+		c.Workers = workers.Config{Workers: 1, Queue: 2}
 	})
 	// No silent retry on a fresh connection: a GET that fails on a
 	// connection the server dropped is what checkConnection is for.
@@ -164,6 +167,13 @@ func buildUpload(mode uint16, boundary, text string, content []byte) uploadReque
 	return r
 }
 
+// Why expectedPart could not read the file part. The prediction only asks
+// whether it could, so these are the oracle's own, not the handler's.
+var (
+	errNoFile     = errors.New(`multipart upload has no "file" field`)
+	errBadRequest = errors.New("malformed request")
+)
+
 // expectedPart reads the request as the upload route is documented
 // (README, Routes), independently of the handler's streaming: the "file"
 // part of a multipart/form-data body, or the raw body. It returns the
@@ -215,7 +225,7 @@ func expectedStatuses(r uploadRequest, part []byte, perr error) []int {
 		return append(expectedStatuses(uploadRequest{body: r.body, chunked: r.chunked, token: r.token}, part, perr), fasthttp.StatusRequestHeaderFieldsTooLarge)
 	case !r.token:
 		return []int{fasthttp.StatusUnauthorized}
-	case !r.chunked && len(r.body) > fuzzMaxUpload+multipartSlack:
+	case !r.chunked && len(r.body) > fuzzMaxUpload+server.MultipartSlack:
 		return []int{fasthttp.StatusRequestEntityTooLarge}
 	}
 	var sniffErr error
@@ -407,7 +417,7 @@ func stored(st *store.FS, key string) bool {
 // wantError does.
 func checkErrorBody(t *testing.T, r response) {
 	t.Helper()
-	var e errorBody
+	var e server.ErrorBody
 	if err := json.Unmarshal(r.body, &e); err != nil || e.Status != r.status || e.Error == "" {
 		t.Fatalf("error body %q is not {error, status: %d}: %v", r.body, r.status, err)
 	}
@@ -420,7 +430,7 @@ func checkErrorBody(t *testing.T, r response) {
 // the stored bytes.
 func checkAccepted(t *testing.T, u *uploadFuzz, r response, part []byte, key string, created bool) {
 	t.Helper()
-	var up uploadResponse
+	var up server.UploadResponse
 	if err := json.Unmarshal(r.body, &up); err != nil {
 		t.Fatalf("upload answer %q: %v", r.body, err)
 	}
