@@ -72,6 +72,9 @@ func (p *Processor) variants(ctx context.Context, key string, src []byte, reqs [
 		j := jobs[0]
 		j.img, j.streamed = base.Ref(), streamed
 		defer func() { j.img.Close() }()
+		if err := p.boxToDecode(j); err != nil {
+			return nil, err
+		}
 		if err := j.run(p.variant); err != nil {
 			return nil, err
 		}
@@ -131,6 +134,25 @@ func (p *Processor) variants(ctx context.Context, key string, src []byte, reqs [
 		}
 	}
 	return res, nil
+}
+
+// boxToDecode brings a cached decode that is several times larger than
+// j's own decode would be down to about that size with a box filter, the
+// way the decoder's shrink-on-load would have: a 400 px variant from a
+// cached 1/4 decode of a 3640 px JPEG then resamples 455 px, not 910, with
+// a Lanczos3 kernel half as wide. Only whole factors, and never below what
+// j's own decode would give.
+func (p *Processor) boxToDecode(j *job) error {
+	if j.geo.region {
+		return nil // the region is in source pixels
+	}
+	needW, needH := loadedSize(j.hdr, j.shrink)
+	w, h := j.img.Width(), j.img.Height()
+	f := min(w/needW, h/needH)
+	if f < 2 {
+		return nil
+	}
+	return j.replace(j.img.Shrink(f))
 }
 
 // decodeOnce plans every request and returns the decoded original they

@@ -9,6 +9,7 @@ import (
 
 	"github.com/pictorhq/pictor/cache"
 	"github.com/pictorhq/pictor/transform/format"
+	"github.com/pictorhq/pictor/transform/vips"
 )
 
 const sampleKey = "0123456789abcdef0123456789abcdef.jpg"
@@ -219,5 +220,51 @@ func TestVariantsCascadeQuality(t *testing.T) {
 		} else {
 			t.Logf("%s: PSNR %.1f dB", opts[i], db)
 		}
+	}
+}
+
+// TestBoxToDecode: a cached decode several times larger than a request's
+// own decode is box-shrunk to that size before the resize, by whole
+// factors only; a region request keeps its source pixels.
+func TestBoxToDecode(t *testing.T) {
+	p := newProcessor(t)
+	src := readFile(t, "../testdata/sample.jpg") // 1200×800
+	hdr, err := p.Probe(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		opts         string
+		fromW, fromH int // the cached decode
+		wantW, wantH int
+	}{
+		{"w_150", 600, 400, 150, 100},    // needs the 1/8 decode: 4×
+		{"w_150", 1200, 800, 150, 100},   // 8×
+		{"w_300", 600, 400, 300, 200},    // needs 1/4: 2×
+		{"w_300", 300, 200, 300, 200},    // already its own size
+		{"w_500", 1200, 800, 600, 400},   // needs 1/2: 2×
+		{"w_1000", 1200, 800, 1200, 800}, // needs all of it
+		{"c_crop,x_10,y_10,w_100,h_100", 1200, 800, 1200, 800},
+	} {
+		j := &job{ctx: context.Background(), req: requests(t, format.JPEG, c.opts)[0], src: src, hdr: hdr}
+		if err := p.plan(j); err != nil {
+			t.Fatal(err)
+		}
+		full, err := vips.Load(src, vips.LoadOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		j.img, err = full.Resize(float64(c.fromW)/1200, float64(c.fromH)/800)
+		full.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := p.boxToDecode(j); err != nil {
+			t.Fatalf("%s from %d×%d: %v", c.opts, c.fromW, c.fromH, err)
+		}
+		if w, h := j.img.Width(), j.img.Height(); w != c.wantW || h != c.wantH {
+			t.Errorf("%s from a %d×%d decode: boxed to %d×%d, want %d×%d", c.opts, c.fromW, c.fromH, w, h, c.wantW, c.wantH)
+		}
+		j.img.Close()
 	}
 }

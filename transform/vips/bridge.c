@@ -657,6 +657,12 @@ pictor_resize(VipsImage *in, VipsImage **out, double hscale, double vscale)
 }
 
 int
+pictor_shrink(VipsImage *in, VipsImage **out, int factor)
+{
+	return vips_shrink(in, out, (double) factor, (double) factor, NULL);
+}
+
+int
 pictor_extract_area(VipsImage *in, VipsImage **out,
 	int left, int top, int width, int height)
 {

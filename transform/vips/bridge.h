@@ -52,6 +52,7 @@ const char *pictor_interpretation_nick(VipsImage *im);
 int pictor_autorot(VipsImage *in, VipsImage **out);
 int pictor_to_srgb(VipsImage *in, VipsImage **out);
 int pictor_resize(VipsImage *in, VipsImage **out, double hscale, double vscale);
+int pictor_shrink(VipsImage *in, VipsImage **out, int factor);
 int pictor_extract_area(VipsImage *in, VipsImage **out,
 	int left, int top, int width, int height);
 int pictor_smartcrop(VipsImage *in, VipsImage **out, int width, int height);
