@@ -48,7 +48,7 @@ func skipWithoutCUDA(t testing.TB, streams int) *CUDA {
 	cfg.Library = os.Getenv("PICTOR_GPU_LIBRARY")
 	c, err := OpenCUDA(cfg)
 	if err != nil {
-		t.Skipf("libcuda.so.1 is missing (%v): no NVIDIA driver here; this runs on a machine with one, e.g. the lent GPU machine (README, The device queue and the GPU); PICTOR_GPU_LIBRARY names a library elsewhere", err)
+		t.Skipf("libcuda.so.1 is missing (%v): no NVIDIA driver here; this runs on a machine with one, e.g. the lent GPU machine (docs/operations.md, section \"Running the GPU tests\"); PICTOR_GPU_LIBRARY names a library elsewhere", err)
 	}
 	return c
 }
