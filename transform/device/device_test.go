@@ -1,7 +1,6 @@
 package device
 
 import (
-	"fmt"
 	"math/rand/v2"
 	"os"
 	"runtime"
@@ -9,16 +8,11 @@ import (
 
 	"github.com/pictorhq/pictor/transform/device/internal/hostkernel"
 	"github.com/pictorhq/pictor/transform/device/internal/resample"
+	"github.com/pictorhq/pictor/transform/internal/vipstest"
 	"github.com/pictorhq/pictor/transform/vips"
 )
 
-func TestMain(m *testing.M) {
-	if err := vips.Startup(vips.DefaultConfig()); err != nil {
-		fmt.Fprintln(os.Stderr, "vips.Startup:", err)
-		os.Exit(1)
-	}
-	os.Exit(m.Run())
-}
+func TestMain(m *testing.M) { vipstest.Main(m) }
 
 // hostDevice runs the CUDA kernels compiled for the host
 // (internal/hostkernel): a real implementation of the kernels behind the
