@@ -55,16 +55,6 @@ pictor_release_memory(void)
 	malloc_trim(0);
 }
 
-size_t
-pictor_heap_in_use(void)
-{
-	struct mallinfo2 mi = mallinfo2();
-
-	// Bytes handed out by malloc: small chunks in the arenas plus
-	// mmap-ed large blocks.
-	return mi.uordblks + mi.hblkhd;
-}
-
 // Loading.
 
 enum {
@@ -313,24 +303,6 @@ pictor_load(const void *data, size_t len, int shrink, double scale,
 
 	result = pictor_load_source(source, shrink, scale, access, out);
 	g_object_unref(source);
-
-	return result;
-}
-
-// pictor_load_any opens data through libvips' own loader search, the way
-// vips_image_new_from_buffer does, and decodes it. Tests use it to show the
-// block list holds below Load's allowlist.
-int
-pictor_load_any(const void *data, size_t len)
-{
-	VipsImage *im;
-	double avg;
-	int result;
-
-	if (!(im = vips_image_new_from_buffer(data, len, "", NULL)))
-		return -1;
-	result = vips_avg(im, &avg, NULL);
-	g_object_unref(im);
 
 	return result;
 }

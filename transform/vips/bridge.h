@@ -30,13 +30,11 @@ typedef struct {
 int pictor_startup(int concurrency);
 int pictor_version(int field);
 void pictor_release_memory(void);
-size_t pictor_heap_in_use(void);
 
 int pictor_probe_memory(const void *data, size_t len, PictorHeader *h);
 int pictor_probe_file(const char *path, PictorHeader *h);
 int pictor_load(const void *data, size_t len, int shrink, double scale,
 	int sequential, int borrow, VipsImage **out);
-int pictor_load_any(const void *data, size_t len);
 
 void pictor_unref(VipsImage *im);
 int pictor_width(VipsImage *im);
