@@ -58,11 +58,24 @@ int pictor_gaussblur(VipsImage *in, VipsImage **out, double sigma);
 int pictor_sharpen(VipsImage *in, VipsImage **out);
 int pictor_grayscale(VipsImage *in, VipsImage **out);
 
-int pictor_jpegsave(VipsImage *in, void **buf, size_t *len,
-	int q, int interlace);
-int pictor_pngsave(VipsImage *in, void **buf, size_t *len, int interlace);
-int pictor_webpsave(VipsImage *in, void **buf, size_t *len, int q);
-int pictor_avifsave(VipsImage *in, void **buf, size_t *len, int q, int effort);
-int pictor_gifsave(VipsImage *in, void **buf, size_t *len);
+// The savers pictor_save chooses from.
+enum {
+	PICTOR_SAVE_JPEG,
+	PICTOR_SAVE_PNG,
+	PICTOR_SAVE_WEBP,
+	PICTOR_SAVE_AVIF,
+	PICTOR_SAVE_GIF,
+};
+
+// PictorSave is what pictor_save passes to the saver; a saver ignores the
+// fields it has no option for.
+typedef struct {
+	int saver;     // PICTOR_SAVE_*
+	int q;         // JPEG, WebP, AVIF quality, 1..100
+	int effort;    // WebP 0..6, AVIF 0..9: CPU spent to save bytes
+	int interlace; // JPEG progressive, PNG Adam7
+} PictorSave;
+
+int pictor_save(VipsImage *in, const PictorSave *o, void **buf, size_t *len);
 
 #endif
