@@ -63,6 +63,8 @@ const webpEffort = 4
 // BenchmarkSave/avif (taskset -c 0) gives 0.26 s for the 1200×800 case.
 const avifEffort = 1
 
+// encoders is the table Save dispatches on; a format missing here is
+// ErrUnsupportedFormat.
 var encoders = map[format.Format]encoder{
 	format.JPEG: {op: "jpegsave", saver: C.PICTOR_SAVE_JPEG, quality: defaultJPEGQuality},
 	format.PNG:  {op: "pngsave", saver: C.PICTOR_SAVE_PNG},
@@ -86,8 +88,8 @@ func (im *Image) Save(o SaveOptions) ([]byte, error) {
 	if !ok {
 		return nil, ErrUnsupportedFormat
 	}
-	// flat holds libvips references to im's pixels: im may go once
-	// flat exists.
+	// src is what gets encoded: im, or im flattened, which holds libvips
+	// references to im's pixels and so is the one to keep alive.
 	src := im
 	if o.Format == format.JPEG && im.HasAlpha() {
 		bg := white
