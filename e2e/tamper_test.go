@@ -709,7 +709,7 @@ func TestTamperedURLs(t *testing.T) {
 				equivRefused++
 			}
 			if reorderOnly {
-				t.Errorf("%s, a reordering of %s, got %d: SPEC makes component order meaningless", r.path, b.path, r.status)
+				t.Errorf("%s, a reordering of %s, got %d, want it served: options in any order name the same variant (w_400,f_webp is f_webp,w_400)", r.path, b.path, r.status)
 			}
 		default:
 			bad++

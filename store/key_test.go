@@ -70,7 +70,7 @@ func TestValidKey(t *testing.T) {
 			t.Errorf("ValidKey(%q) = %v, want %v", tt.key, got, tt.want)
 		}
 		if oracle := keyRE.MatchString(tt.key); oracle != tt.want {
-			t.Errorf("table entry %q disagrees with the SPEC regexp (%v)", tt.key, oracle)
+			t.Errorf("table entry %q disagrees with the key grammar %s (%v)", tt.key, keyRE, oracle)
 		}
 	}
 }
@@ -113,7 +113,7 @@ func FuzzValidKey(f *testing.F) {
 	f.Fuzz(func(t *testing.T, key string) {
 		got := ValidKey(key)
 		if want := keyRE.MatchString(key); got != want {
-			t.Fatalf("ValidKey(%q) = %v, want %v (SPEC regexp)", key, got, want)
+			t.Fatalf("ValidKey(%q) = %v, want %v (key grammar %s)", key, got, want, keyRE)
 		}
 		rel, err := s.RelPath(key)
 		if got != (err == nil) {

@@ -6,7 +6,7 @@
 //
 //	probe (header only, pixel limit) → plan (target geometry, shrink-on-load
 //	factor) → load (JPEG shrink / WebP scale) → orient (EXIF) → sRGB →
-//	resize / crop / pad by c_ → effects → flatten → encode
+//	resize / crop / pad by c_ → effects → encode (JPEG flattened onto b_)
 //
 // The package also decides what a request's output is before any pixel is
 // touched (Negotiate: f_auto from Accept, q_auto from Save-Data) and names

@@ -81,7 +81,6 @@ func New(cfg Config, d Deps) (*Processor, error) {
 		p.settle,
 		p.cropOrPad,
 		p.effects,
-		p.flatten,
 		p.encode,
 	}
 	p.resizeSteps, p.finishSteps = p.variant[:2], p.variant[2:]
@@ -342,24 +341,19 @@ func (p *Processor) effects(j *job) error {
 	return nil
 }
 
-// flatten removes alpha for JPEG, which has none, over b_ or white.
-func (p *Processor) flatten(j *job) error {
-	if j.out.Format != format.JPEG || !j.img.HasAlpha() {
-		return nil
-	}
-	bg := vips.Color{R: 255, G: 255, B: 255}
-	if o := j.req.Options; o.HasBackground {
-		bg = vips.Color(o.Background)
-	}
-	return j.replace(j.img.Flatten(bg))
-}
-
+// encode writes the output format. A JPEG of an image with alpha is
+// flattened by Save onto b_, or white without it.
 func (p *Processor) encode(j *job) error {
-	body, err := j.img.Save(vips.SaveOptions{
+	so := vips.SaveOptions{
 		Format:      j.out.Format,
 		Quality:     j.out.Quality,
 		Progressive: p.cfg.Progressive && j.out.Format == format.JPEG,
-	})
+	}
+	if o := j.req.Options; o.HasBackground {
+		bg := vips.Color(o.Background)
+		so.Background = &bg
+	}
+	body, err := j.img.Save(so)
 	if err != nil {
 		// libvips evaluates lazily: the source's pixels are decoded inside
 		// the save, so a truncated or corrupt original fails here.

@@ -1,7 +1,6 @@
 package device
 
 import (
-	"fmt"
 	"math/rand/v2"
 	"os"
 	"runtime"
@@ -9,16 +8,11 @@ import (
 
 	"github.com/pictorhq/pictor/transform/device/internal/hostkernel"
 	"github.com/pictorhq/pictor/transform/device/internal/resample"
+	"github.com/pictorhq/pictor/transform/internal/vipstest"
 	"github.com/pictorhq/pictor/transform/vips"
 )
 
-func TestMain(m *testing.M) {
-	if err := vips.Startup(vips.DefaultConfig()); err != nil {
-		fmt.Fprintln(os.Stderr, "vips.Startup:", err)
-		os.Exit(1)
-	}
-	os.Exit(m.Run())
-}
+func TestMain(m *testing.M) { vipstest.Main(m) }
 
 // hostDevice runs the CUDA kernels compiled for the host
 // (internal/hostkernel): a real implementation of the kernels behind the
@@ -48,7 +42,7 @@ func skipWithoutCUDA(t testing.TB, streams int) *CUDA {
 	cfg.Library = os.Getenv("PICTOR_GPU_LIBRARY")
 	c, err := OpenCUDA(cfg)
 	if err != nil {
-		t.Skipf("libcuda.so.1 is missing (%v): no NVIDIA driver here; this runs on a machine with one, e.g. the lent GPU machine (README, The device queue and the GPU); PICTOR_GPU_LIBRARY names a library elsewhere", err)
+		t.Skipf("libcuda.so.1 is missing (%v): no NVIDIA driver here; this runs on a machine with one, e.g. the lent GPU machine (docs/operations.md, section \"Running the GPU tests\"); PICTOR_GPU_LIBRARY names a library elsewhere", err)
 	}
 	return c
 }

@@ -171,7 +171,7 @@ func FuzzSniff(f *testing.F) {
 		}
 
 		if want := specSniff(head); got != want && !errors.Is(err, ErrShort) {
-			t.Fatalf("Sniff(%q) = %v, %v, want %v (SPEC allowlist)", head, got, err, want)
+			t.Fatalf("Sniff(%q) = %v, %v, want %v (the allowlist by magic bytes: JPEG, PNG, GIF, WebP, AVIF)", head, got, err, want)
 		}
 		if err == nil {
 			for _, m := range refusedMagic {

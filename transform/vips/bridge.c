@@ -55,16 +55,6 @@ pictor_release_memory(void)
 	malloc_trim(0);
 }
 
-size_t
-pictor_heap_in_use(void)
-{
-	struct mallinfo2 mi = mallinfo2();
-
-	// Bytes handed out by malloc: small chunks in the arenas plus
-	// mmap-ed large blocks.
-	return mi.uordblks + mi.hblkhd;
-}
-
 // Loading.
 
 enum {
@@ -318,24 +308,6 @@ pictor_load(const void *data, size_t len, int kind, int shrink, double scale,
 
 	result = pictor_load_source(source, kind, shrink, scale, access, out);
 	g_object_unref(source);
-
-	return result;
-}
-
-// pictor_load_any opens data through libvips' own loader search, the way
-// vips_image_new_from_buffer does, and decodes it. Tests use it to show the
-// block list holds below Load's allowlist.
-int
-pictor_load_any(const void *data, size_t len)
-{
-	VipsImage *im;
-	double avg;
-	int result;
-
-	if (!(im = vips_image_new_from_buffer(data, len, "", NULL)))
-		return -1;
-	result = vips_avg(im, &avg, NULL);
-	g_object_unref(im);
 
 	return result;
 }
@@ -747,14 +719,18 @@ pictor_grayscale(VipsImage *in, VipsImage **out)
 	return vips_colourspace(in, out, VIPS_INTERPRETATION_B_W, NULL);
 }
 
-// Savers. Every one strips metadata: EXIF, XMP, IPTC and ICC.
+// Saving. pictor_save strips all metadata (EXIF, XMP, IPTC and ICC) and
+// encodes with one of libvips' savers.
 //
 // The "strip" option alone is not enough in 8.14.1: webpsave still writes
-// the EXIF chunk (orientation included) when it is set. So each saver
-// works on a private copy from which every metadata field is removed;
-// vips_copy shares the pixels, only the header is new. Even then webpsave
-// writes an EXIF chunk it builds afresh from the header (resolution,
-// pixel dimensions); Save removes it from the bytes (webp.go).
+// the EXIF chunk (orientation included) when it is set. So the saver works
+// on a private copy from which every metadata field is removed; vips_copy
+// shares the pixels, only the header is new. Even then webpsave writes an
+// EXIF chunk it builds afresh from the header (resolution, pixel
+// dimensions); Save removes it from the bytes (webp.go).
+//
+// JPEG has no alpha band: libvips would drop it and show whatever colour
+// transparent pixels happen to hold, so Save flattens first.
 
 static int
 pictor_strip(VipsImage *in, VipsImage **out)
@@ -776,103 +752,56 @@ pictor_strip(VipsImage *in, VipsImage **out)
 }
 
 int
-pictor_jpegsave(VipsImage *in, void **buf, size_t *len, int q, int interlace)
+pictor_save(VipsImage *in, const PictorSave *o, void **buf, size_t *len)
 {
-	VipsImage *flat = NULL;
 	VipsImage *bare;
 	int result;
 
-	// JPEG has no alpha; libvips would drop the band and show whatever
-	// colour transparent pixels happen to hold. White is what a browser
-	// shows behind a transparent PNG on a default page.
-	if (vips_image_hasalpha(in)) {
-		if (pictor_flatten(in, &flat, 255, 255, 255))
-			return -1;
-		in = flat;
+	if (pictor_strip(in, &bare))
+		return -1;
+
+	switch (o->saver) {
+	case PICTOR_SAVE_JPEG:
+		result = vips_jpegsave_buffer(bare, buf, len,
+			"Q", o->q,
+			"optimize_coding", TRUE,
+			"interlace", o->interlace,
+			"strip", TRUE,
+			NULL);
+		break;
+	case PICTOR_SAVE_PNG:
+		// zlib level 6: libvips' and zlib's default balance of size
+		// and time.
+		result = vips_pngsave_buffer(bare, buf, len,
+			"compression", 6,
+			"interlace", o->interlace,
+			"strip", TRUE,
+			NULL);
+		break;
+	case PICTOR_SAVE_WEBP:
+		result = vips_webpsave_buffer(bare, buf, len,
+			"Q", o->q,
+			"effort", o->effort,
+			"strip", TRUE,
+			NULL);
+		break;
+	case PICTOR_SAVE_AVIF:
+		result = vips_heifsave_buffer(bare, buf, len,
+			"compression", VIPS_FOREIGN_HEIF_COMPRESSION_AV1,
+			"Q", o->q,
+			"effort", o->effort,
+			"strip", TRUE,
+			NULL);
+		break;
+	case PICTOR_SAVE_GIF:
+		result = vips_gifsave_buffer(bare, buf, len,
+			"strip", TRUE,
+			NULL);
+		break;
+	default:
+		vips_error("pictor", "no saver %d", o->saver);
+		result = -1;
 	}
-	result = pictor_strip(in, &bare);
-	if (flat)
-		g_object_unref(flat);
-	if (result)
-		return -1;
-
-	result = vips_jpegsave_buffer(bare, buf, len,
-		"Q", q,
-		"optimize_coding", TRUE,
-		"interlace", interlace,
-		"strip", TRUE,
-		NULL);
-	g_object_unref(bare);
-
-	return result;
-}
-
-int
-pictor_pngsave(VipsImage *in, void **buf, size_t *len, int interlace)
-{
-	VipsImage *bare;
-	int result;
-
-	if (pictor_strip(in, &bare))
-		return -1;
-	result = vips_pngsave_buffer(bare, buf, len,
-		"compression", 6,
-		"interlace", interlace,
-		"strip", TRUE,
-		NULL);
-	g_object_unref(bare);
-
-	return result;
-}
-
-int
-pictor_webpsave(VipsImage *in, void **buf, size_t *len, int q)
-{
-	VipsImage *bare;
-	int result;
-
-	if (pictor_strip(in, &bare))
-		return -1;
-	result = vips_webpsave_buffer(bare, buf, len,
-		"Q", q,
-		"effort", 4,
-		"strip", TRUE,
-		NULL);
-	g_object_unref(bare);
-
-	return result;
-}
-
-int
-pictor_avifsave(VipsImage *in, void **buf, size_t *len, int q, int effort)
-{
-	VipsImage *bare;
-	int result;
-
-	if (pictor_strip(in, &bare))
-		return -1;
-	result = vips_heifsave_buffer(bare, buf, len,
-		"compression", VIPS_FOREIGN_HEIF_COMPRESSION_AV1,
-		"Q", q,
-		"effort", effort,
-		"strip", TRUE,
-		NULL);
-	g_object_unref(bare);
-
-	return result;
-}
-
-int
-pictor_gifsave(VipsImage *in, void **buf, size_t *len)
-{
-	VipsImage *bare;
-	int result;
-
-	if (pictor_strip(in, &bare))
-		return -1;
-	result = vips_gifsave_buffer(bare, buf, len,
-		"strip", TRUE,
-		NULL);
 	g_object_unref(bare);
 
 	return result;

@@ -30,7 +30,6 @@ typedef struct {
 int pictor_startup(int concurrency);
 int pictor_version(int field);
 void pictor_release_memory(void);
-size_t pictor_heap_in_use(void);
 
 int pictor_probe_memory(const void *data, size_t len, PictorHeader *h);
 int pictor_probe_file(const char *path, PictorHeader *h);
@@ -38,7 +37,6 @@ int pictor_probe_file(const char *path, PictorHeader *h);
 // (1 JPEG, 2 PNG, 3 WebP, 4 GIF, 5 HEIF: bridge.c's KIND_* values).
 int pictor_load(const void *data, size_t len, int kind, int shrink,
 	double scale, int sequential, int borrow, VipsImage **out);
-int pictor_load_any(const void *data, size_t len);
 
 void pictor_unref(VipsImage *im);
 int pictor_width(VipsImage *im);
@@ -63,11 +61,24 @@ int pictor_gaussblur(VipsImage *in, VipsImage **out, double sigma);
 int pictor_sharpen(VipsImage *in, VipsImage **out);
 int pictor_grayscale(VipsImage *in, VipsImage **out);
 
-int pictor_jpegsave(VipsImage *in, void **buf, size_t *len,
-	int q, int interlace);
-int pictor_pngsave(VipsImage *in, void **buf, size_t *len, int interlace);
-int pictor_webpsave(VipsImage *in, void **buf, size_t *len, int q);
-int pictor_avifsave(VipsImage *in, void **buf, size_t *len, int q, int effort);
-int pictor_gifsave(VipsImage *in, void **buf, size_t *len);
+// The savers pictor_save chooses from.
+enum {
+	PICTOR_SAVE_JPEG,
+	PICTOR_SAVE_PNG,
+	PICTOR_SAVE_WEBP,
+	PICTOR_SAVE_AVIF,
+	PICTOR_SAVE_GIF,
+};
+
+// PictorSave is what pictor_save passes to the saver; a saver ignores the
+// fields it has no option for.
+typedef struct {
+	int saver;     // PICTOR_SAVE_*
+	int q;         // JPEG, WebP, AVIF quality, 1..100
+	int effort;    // WebP 0..6, AVIF 0..9: CPU spent to save bytes
+	int interlace; // JPEG progressive, PNG Adam7
+} PictorSave;
+
+int pictor_save(VipsImage *in, const PictorSave *o, void **buf, size_t *len);
 
 #endif

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/pictorhq/pictor/transform/format"
+	"github.com/pictorhq/pictor/transform/vips/internal/libvipstest"
 )
 
 func TestProbe(t *testing.T) {
@@ -310,7 +311,7 @@ func TestBlockedLoaders(t *testing.T) {
 			t.Errorf("Load(%s) = %v, want ErrUnsupportedFormat", tt.name, err)
 		}
 		// Below Load's own allowlist, libvips itself must refuse.
-		if err := loadAny(tt.buf); err == nil {
+		if err := libvipstest.LoadAny(tt.buf); err == nil {
 			t.Errorf("libvips generic load of %s succeeded, want it blocked", tt.name)
 		} else {
 			t.Logf("%s: %v", tt.name, err)
@@ -318,7 +319,7 @@ func TestBlockedLoaders(t *testing.T) {
 	}
 	// The generic path does work for an allowed format, so the refusals
 	// above are the block list and not a broken helper.
-	if err := loadAny(readCorpus(t, "pngsuite/basn2c08.png")); err != nil {
+	if err := libvipstest.LoadAny(readCorpus(t, "pngsuite/basn2c08.png")); err != nil {
 		t.Errorf("libvips generic load of a PNG = %v, want nil", err)
 	}
 }

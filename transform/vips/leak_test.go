@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/pictorhq/pictor/transform/format"
+	"github.com/pictorhq/pictor/transform/vips/internal/libvipstest"
 )
 
 // rss is the resident set size of this process in bytes.
@@ -126,10 +127,10 @@ func TestNoLeak(t *testing.T) {
 			t.Fatalf("call %d: empty output", i)
 		}
 		if i+1 == warm {
-			rss100, heap100 = settledRSS(t), cHeapInUse()
+			rss100, heap100 = settledRSS(t), libvipstest.HeapInUse()
 		}
 	}
-	rssEnd, heapEnd := settledRSS(t), cHeapInUse()
+	rssEnd, heapEnd := settledRSS(t), libvipstest.HeapInUse()
 
 	const mib = 1 << 20
 	rssBound, heapBound := int64(10*mib), int64(3*mib)

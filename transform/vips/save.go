@@ -21,6 +21,24 @@ type SaveOptions struct {
 	Quality int
 	// Progressive makes JPEG progressive and PNG Adam7-interlaced.
 	Progressive bool
+	// Background is what a JPEG shows where the image is transparent:
+	// JPEG has no alpha, and dropping the band would show whatever colour
+	// transparent pixels happen to hold. nil means white, what a browser
+	// shows behind a transparent PNG on a default page. Formats with alpha
+	// keep it and ignore Background.
+	Background *Color
+}
+
+// white is the JPEG background when SaveOptions.Background is nil.
+var white = Color{R: 255, G: 255, B: 255}
+
+// encoder is how Save writes one format: libvips' saver and the settings
+// Pictor fixes for it.
+type encoder struct {
+	op      string // the Error.Op of a failure
+	saver   C.int  // PICTOR_SAVE_*
+	quality int    // default for SaveOptions.Quality 0; 0: no quality setting
+	effort  int    // libvips' effort: CPU spent to save bytes
 }
 
 // Default qualities: 80 is where JPEG and WebP artefacts stop being visible
@@ -32,6 +50,10 @@ const (
 	defaultAVIFQuality = 60
 )
 
+// webpEffort is libvips' webpsave "effort" (0 fastest … 6 slowest),
+// libvips' own default.
+const webpEffort = 4
+
 // avifEffort is libvips' heifsave "effort" (0 fastest … 9 slowest; aom's
 // cpu-used is 9 - effort). Measured with `vips heifsave` on this project's
 // Debian VM (AMD EPYC), pinned to one core, encoding a 1200×800 photo at
@@ -41,10 +63,20 @@ const (
 // BenchmarkSave/avif (taskset -c 0) gives 0.26 s for the 1200×800 case.
 const avifEffort = 1
 
+// encoders is the table Save dispatches on; a format missing here is
+// ErrUnsupportedFormat.
+var encoders = map[format.Format]encoder{
+	format.JPEG: {op: "jpegsave", saver: C.PICTOR_SAVE_JPEG, quality: defaultJPEGQuality},
+	format.PNG:  {op: "pngsave", saver: C.PICTOR_SAVE_PNG},
+	format.WebP: {op: "webpsave", saver: C.PICTOR_SAVE_WEBP, quality: defaultWebPQuality, effort: webpEffort},
+	format.AVIF: {op: "avifsave", saver: C.PICTOR_SAVE_AVIF, quality: defaultAVIFQuality, effort: avifEffort},
+	format.GIF:  {op: "gifsave", saver: C.PICTOR_SAVE_GIF},
+}
+
 // Save encodes the image with all metadata stripped (EXIF, XMP, IPTC, ICC)
 // and returns the bytes in Go memory. This is where the pipeline's pixels
-// are computed, so decode errors surface here. A JPEG of an image with alpha
-// is flattened onto white; callers wanting another colour Flatten first.
+// are computed, so decode errors surface here. A JPEG of an image with
+// alpha is flattened onto o.Background.
 func (im *Image) Save(o SaveOptions) ([]byte, error) {
 	if im == nil || im.p == nil {
 		return nil, ErrClosed
@@ -52,34 +84,43 @@ func (im *Image) Save(o SaveOptions) ([]byte, error) {
 	if o.Quality < 0 || o.Quality > 100 {
 		return nil, &Error{Op: "save", Msg: fmt.Sprintf("quality %d outside 1..100", o.Quality)}
 	}
+	enc, ok := encoders[o.Format]
+	if !ok {
+		return nil, ErrUnsupportedFormat
+	}
+	// src is what gets encoded: im, or im flattened, which holds libvips
+	// references to im's pixels and so is the one to keep alive.
+	src := im
+	if o.Format == format.JPEG && im.HasAlpha() {
+		bg := white
+		if o.Background != nil {
+			bg = *o.Background
+		}
+		flat, err := im.Flatten(bg)
+		if err != nil {
+			return nil, err
+		}
+		defer flat.Close()
+		src = flat
+	}
+	q := o.Quality
+	if q == 0 {
+		q = enc.quality
+	}
+	opts := C.PictorSave{
+		saver:     enc.saver,
+		q:         C.int(q),
+		effort:    C.int(enc.effort),
+		interlace: cbool(o.Progressive),
+	}
 	var (
 		buf unsafe.Pointer
 		n   C.size_t
-		r   C.int
-		op  string
 	)
-	switch o.Format {
-	case format.JPEG:
-		op = "jpegsave"
-		r = C.pictor_jpegsave(im.p, &buf, &n, C.int(quality(o.Quality, defaultJPEGQuality)), cbool(o.Progressive))
-	case format.PNG:
-		op = "pngsave"
-		r = C.pictor_pngsave(im.p, &buf, &n, cbool(o.Progressive))
-	case format.WebP:
-		op = "webpsave"
-		r = C.pictor_webpsave(im.p, &buf, &n, C.int(quality(o.Quality, defaultWebPQuality)))
-	case format.AVIF:
-		op = "avifsave"
-		r = C.pictor_avifsave(im.p, &buf, &n, C.int(quality(o.Quality, defaultAVIFQuality)), avifEffort)
-	case format.GIF:
-		op = "gifsave"
-		r = C.pictor_gifsave(im.p, &buf, &n)
-	default:
-		return nil, ErrUnsupportedFormat
-	}
-	runtime.KeepAlive(im)
+	r := C.pictor_save(src.p, &opts, &buf, &n)
+	runtime.KeepAlive(src)
 	if r != 0 {
-		return nil, lastError(op)
+		return nil, lastError(enc.op)
 	}
 	defer C.g_free(C.gpointer(buf))
 	out := C.GoBytes(buf, C.int(n))
@@ -87,13 +128,6 @@ func (im *Image) Save(o SaveOptions) ([]byte, error) {
 		return stripWebP(out)
 	}
 	return out, nil
-}
-
-func quality(q, def int) int {
-	if q == 0 {
-		return def
-	}
-	return q
 }
 
 func cbool(b bool) C.int {

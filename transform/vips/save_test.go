@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"image/jpeg"
+	"image/png"
 	"testing"
 
 	"github.com/pictorhq/pictor/transform/format"
@@ -138,26 +139,45 @@ func TestSaveProgressive(t *testing.T) {
 	}
 }
 
-// TestSaveJPEGFlattens saves RGBA as JPEG without flattening first: the
-// safety net puts it on white.
+// TestSaveJPEGFlattens saves RGBA as JPEG without flattening first: Save
+// puts it on SaveOptions.Background, white when that is nil, and formats
+// with alpha keep it whatever Background says.
 func TestSaveJPEGFlattens(t *testing.T) {
 	raw := readCorpus(t, "pngsuite/tbbn3p08.png")
 	im := must(t)(mustLoad(t, raw, LoadOptions{}).ToSRGB())
 	if !im.HasAlpha() {
 		t.Fatal("tbbn3p08.png has no alpha; the test checks nothing")
 	}
-	j := mustSave(t, im, SaveOptions{Format: format.JPEG, Quality: 100})
-	img, err := jpeg.Decode(bytes.NewReader(j))
+	green := Color{G: 255}
+	for _, tt := range []struct {
+		name string
+		bg   *Color
+		want [4]uint8
+	}{
+		{"nil", nil, [4]uint8{255, 255, 255, 255}},
+		{"green", &green, [4]uint8{0, 255, 0, 255}},
+	} {
+		j := mustSave(t, im, SaveOptions{Format: format.JPEG, Quality: 100, Background: tt.bg})
+		img, err := jpeg.Decode(bytes.NewReader(j))
+		if err != nil {
+			t.Fatal(err)
+		}
+		h, err := Probe(j)
+		if err != nil || h.Bands != 3 || h.HasAlpha {
+			t.Errorf("Probe(JPEG of RGBA, Background %s) = %+v, %v; want 3 bands", tt.name, h, err)
+		}
+		// The top-left pixel of tbbn3p08 is fully transparent.
+		if got := rgba8(img.At(0, 0)); !near(got, tt.want, 3) {
+			t.Errorf("JPEG of transparent pixel, Background %s = %v, want %v", tt.name, got, tt.want)
+		}
+	}
+	p := mustSave(t, im, SaveOptions{Format: format.PNG, Background: &green})
+	img, err := png.Decode(bytes.NewReader(p))
 	if err != nil {
 		t.Fatal(err)
 	}
-	h, err := Probe(j)
-	if err != nil || h.Bands != 3 || h.HasAlpha {
-		t.Errorf("Probe(JPEG of RGBA) = %+v, %v; want 3 bands", h, err)
-	}
-	// The top-left pixel of tbbn3p08 is fully transparent.
-	if got := rgba8(img.At(0, 0)); !near(got, [4]uint8{255, 255, 255, 255}, 3) {
-		t.Errorf("JPEG of transparent pixel = %v, want white", got)
+	if got := rgba8(img.At(0, 0)); got[3] != 0 {
+		t.Errorf("PNG with a Background: transparent pixel = %v, want alpha 0 kept", got)
 	}
 }
 

@@ -114,27 +114,3 @@ func Version() string {
 func ReleaseMemory() {
 	C.pictor_release_memory()
 }
-
-// cHeapInUse is the number of bytes glibc malloc has handed out and not
-// had back, across all arenas: libvips' live memory without the allocator's
-// free lists and without the Go heap. Tests use it to tell leaks from
-// allocator noise.
-func cHeapInUse() int64 {
-	return int64(C.pictor_heap_in_use())
-}
-
-// loadAny opens and decodes buf through libvips' own loader search, not
-// Load's allowlist; tests use it to show that the block list set by Startup
-// holds inside libvips as well.
-func loadAny(buf []byte) error {
-	if err := started(); err != nil {
-		return err
-	}
-	if len(buf) == 0 {
-		return &Error{Op: "load", Msg: "empty input"}
-	}
-	if C.pictor_load_any(unsafe.Pointer(unsafe.SliceData(buf)), C.size_t(len(buf))) != 0 {
-		return lastError("load")
-	}
-	return nil
-}

@@ -3,20 +3,14 @@ package hostkernel
 import (
 	"fmt"
 	"math/rand/v2"
-	"os"
 	"testing"
 
 	"github.com/pictorhq/pictor/transform/device/internal/resample"
+	"github.com/pictorhq/pictor/transform/internal/vipstest"
 	"github.com/pictorhq/pictor/transform/vips"
 )
 
-func TestMain(m *testing.M) {
-	if err := vips.Startup(vips.DefaultConfig()); err != nil {
-		fmt.Fprintln(os.Stderr, "vips.Startup:", err)
-		os.Exit(1)
-	}
-	os.Exit(m.Run())
-}
+func TestMain(m *testing.M) { vipstest.Main(m) }
 
 func noise(n int, seed uint64, alpha int) []byte {
 	r := rand.New(rand.NewPCG(seed, 7))

@@ -4,20 +4,14 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"os"
 	"testing"
 
 	"github.com/pictorhq/pictor/transform/device/internal/vipsref"
+	"github.com/pictorhq/pictor/transform/internal/vipstest"
 	"github.com/pictorhq/pictor/transform/vips"
 )
 
-func TestMain(m *testing.M) {
-	if err := vips.Startup(vips.DefaultConfig()); err != nil {
-		fmt.Fprintln(os.Stderr, "vips.Startup:", err)
-		os.Exit(1)
-	}
-	os.Exit(m.Run())
-}
+func TestMain(m *testing.M) { vipstest.Main(m) }
 
 // testImage makes samples that exercise every rounding: smooth gradients
 // (long runs near one value), noise (sharp edges, overshoot past 0 and

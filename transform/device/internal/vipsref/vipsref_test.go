@@ -2,20 +2,13 @@ package vipsref
 
 import (
 	"bytes"
-	"fmt"
-	"os"
 	"testing"
 
+	"github.com/pictorhq/pictor/transform/internal/vipstest"
 	"github.com/pictorhq/pictor/transform/vips"
 )
 
-func TestMain(m *testing.M) {
-	if err := vips.Startup(vips.DefaultConfig()); err != nil {
-		fmt.Fprintln(os.Stderr, "vips.Startup:", err)
-		os.Exit(1)
-	}
-	os.Exit(m.Run())
-}
+func TestMain(m *testing.M) { vipstest.Main(m) }
 
 // pipeline is the production resize, vips.Image.Resize, on the same
 // samples.
