@@ -11,7 +11,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pictorhq/pictor/transform"
 	"github.com/pictorhq/pictor/transform/device"
+	"github.com/pictorhq/pictor/transform/format"
 	"github.com/pictorhq/pictor/transform/options"
 	"github.com/pictorhq/pictor/transform/sign"
 	"github.com/valyala/fasthttp"
@@ -100,9 +102,26 @@ func TestAppServes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for range 2 {
+	for i := range 2 {
 		if code, body := r.do(t, r.client, "GET", path, nil); code != 200 || len(body) == 0 {
 			t.Fatalf("GET %s: %d", path, code)
+		}
+		if i == 0 {
+			// The memory tier admits asynchronously: the second GET is a
+			// hit only once the first variant has landed.
+			vp, err := sign.ParsePath(r.app.Server().Parser, strings.TrimPrefix(path, "/t/"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			src, _ := format.FromKey(vp.Key)
+			vkey := transform.VariantKey(vp.Options, vp.Key, transform.Negotiate(vp.Options, src, nil, false))
+			deadline := time.Now().Add(5 * time.Second)
+			for _, ok := r.app.Memory().Get(vkey); !ok; _, ok = r.app.Memory().Get(vkey) {
+				if time.Now().After(deadline) {
+					t.Fatal("the first variant never reached the memory tier")
+				}
+				time.Sleep(time.Millisecond)
+			}
 		}
 	}
 	if d := r.app.Processor().Decodes(); d != 1 {
