@@ -34,7 +34,7 @@ void pictor_release_memory(void);
 int pictor_probe_memory(const void *data, size_t len, PictorHeader *h);
 int pictor_probe_file(const char *path, PictorHeader *h);
 // kind: 0 to sniff the bytes, else the loader a probe found
-// (1 JPEG, 2 PNG, 3 WebP, 4 GIF, 5 HEIF: bridge.c's KIND_* values).
+// (1 JPEG, 2 PNG, 3 WebP, 4 GIF, 5 HEIF: load.c's KIND_* values).
 int pictor_load(const void *data, size_t len, int kind, int shrink,
 	double scale, int sequential, int borrow, VipsImage **out);
 

@@ -46,7 +46,7 @@ type LoadOptions struct {
 	Probed *Header
 }
 
-// kind is bridge.c's loader number for f (see pictor_load); 0 sniffs.
+// kind is load.c's loader number for f (see pictor_load); 0 sniffs.
 func kind(f format.Format) C.int {
 	switch f {
 	case format.JPEG:
@@ -64,7 +64,7 @@ func kind(f format.Format) C.int {
 }
 
 // clamp keeps shrink- and scale-on-load from taking a side of a w×h image
-// below one pixel, as bridge.c's pictor_clamp_reduction does when it reads
+// below one pixel, as load.c's pictor_clamp_reduction does when it reads
 // the size itself.
 func clamp(w, h, shrink int, scale float64) (int, float64) {
 	shortest := min(w, h)
