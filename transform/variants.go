@@ -214,6 +214,16 @@ func (p *Processor) decodeOnce(ctx context.Context, key string, src []byte, reqs
 		// look again: their decode may serve this request too.
 		wait, leader := p.claim(key)
 		if leader {
+			// Another leader may have put its decode and gone between
+			// this call's first look and its claim: look once more.
+			if c, ok := p.decoded.Get(key); ok {
+				if c.img.Width() >= needW && c.img.Height() >= needH {
+					p.unclaim(key, wait)
+					cached = c
+					continue
+				}
+				c.Release()
+			}
 			defer p.unclaim(key, wait)
 			break
 		}
