@@ -43,6 +43,7 @@ type App struct {
 	proc     *transform.Processor
 	signer   *sign.Signer
 	registry *prometheus.Registry
+	trim     *trimmer // hands freed C heap back when the pool idles
 	closers  []func() // in the order built; Close runs them backwards
 }
 
@@ -86,6 +87,8 @@ func New(cfg Config) (_ *App, err error) {
 		return nil, err
 	}
 	a.register(pool.Collectors()...)
+	a.trim = newTrimmer(pool)
+	a.onClose(a.trim.stop)
 	// The pipeline's decode count; transform has no Collectors of its own.
 	a.register(prometheus.NewCounterFunc(prometheus.CounterOpts{
 		Name: "pictor_decodes_total", Help: "Originals decoded by the pipeline.",

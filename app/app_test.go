@@ -246,3 +246,43 @@ func TestRun(t *testing.T) {
 		t.Fatal("Run did not return after its context ended")
 	}
 }
+
+// TestAppTrimsWhenIdle: once the last transform of a burst is done and the
+// pool stays idle, freed C heap goes back to the system (and only then).
+func TestAppTrimsWhenIdle(t *testing.T) {
+	r := start(t, nil)
+	trims := func() int {
+		r.app.trim.mu.Lock()
+		defer r.app.trim.mu.Unlock()
+		return r.app.trim.trims
+	}
+	img, err := os.ReadFile("../testdata/sample.jpg")
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, body := r.do(t, r.client, "POST", "/upload", img)
+	if code != 201 && code != 200 {
+		t.Fatalf("upload: %d %s", code, body)
+	}
+	var up struct{ Key string }
+	if err := json.Unmarshal(body, &up); err != nil {
+		t.Fatal(err)
+	}
+	if n := trims(); n != 0 {
+		t.Fatalf("trimmed %d times before any transform", n)
+	}
+	path, err := r.app.Signer().VariantPath(r.app.Server().Parser, "w_120", mustParse(t, r, "w_120"), up.Key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code, _ := r.do(t, r.client, "GET", path, nil); code != 200 {
+		t.Fatalf("GET %s: %d", path, code)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for trims() == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("no trim within 5 s of the pool going idle")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}

@@ -53,7 +53,12 @@ type Pool struct {
 	capacity int64
 	admitted atomic.Int64 // running + waiting
 	running  atomic.Int64
+	idle     func() // see OnIdle
 }
+
+// OnIdle sets f to be called, on the releasing goroutine, each time the last
+// admitted transform releases its worker. Set it before the first Acquire.
+func (p *Pool) OnIdle(f func()) { p.idle = f }
 
 // New returns a pool for cfg.
 func New(cfg Config) (*Pool, error) {
@@ -88,7 +93,9 @@ func (p *Pool) Acquire(ctx context.Context) (release func(), err error) {
 		}
 		p.running.Add(-1)
 		<-p.slots
-		p.admitted.Add(-1)
+		if p.admitted.Add(-1) == 0 && p.idle != nil {
+			p.idle()
+		}
 	}, nil
 }
 

@@ -3,6 +3,7 @@ package workers
 import (
 	"context"
 	"errors"
+	"runtime"
 	"testing"
 	"time"
 )
@@ -91,5 +92,41 @@ func waitFor(t *testing.T, cond func() bool) {
 			t.Fatal("condition not reached")
 		}
 		time.Sleep(time.Millisecond)
+	}
+}
+
+// TestOnIdle: the idle hook runs once each time the last admitted
+// transform releases, not while another is still running or waiting.
+func TestOnIdle(t *testing.T) {
+	p, err := New(Config{Workers: 1, Queue: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	idles := 0
+	p.OnIdle(func() { idles++ })
+	r1, err := p.Acquire(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan func(), 1)
+	go func() {
+		r2, err := p.Acquire(context.Background())
+		if err != nil {
+			t.Error(err)
+		}
+		got <- r2
+	}()
+	for p.Waiting() != 1 {
+		runtime.Gosched()
+	}
+	r1()
+	r2 := <-got
+	if idles != 0 {
+		t.Fatalf("idle ran %d times with a transform still admitted", idles)
+	}
+	r2()
+	r2() // a second release is a no-op
+	if idles != 1 {
+		t.Fatalf("idle ran %d times after the last release, want 1", idles)
 	}
 }
