@@ -21,7 +21,7 @@ func Corpus(b testing.TB, repoRoot string) string {
 		dir = filepath.Join(repoRoot, "data", "bench-corpus")
 	}
 	if _, err := os.Stat(filepath.Join(dir, "photo-3840x2400.jpg")); err != nil {
-		b.Skipf("bench corpus not found in %s: run `make corpus` (fetches Debian's ukui-wallpapers) or set PICTOR_BENCH_CORPUS", dir)
+		b.Skipf("bench corpus not found in %s: run `make corpus` (fetches Debian's ukui-wallpapers) or set PICTOR_BENCH_CORPUS; `make bench-components` runs this with it", dir)
 	}
 	return dir
 }

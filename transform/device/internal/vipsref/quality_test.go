@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/pictorhq/pictor/internal/benchenv"
 	"github.com/pictorhq/pictor/transform/vips"
 )
 
@@ -203,7 +204,7 @@ func TestNoDarkFringes(t *testing.T) {
 // TestQualityPhoto is TestNoDarkFringes' comparison on the benchmark's RGBA
 // photo, 3700×2400 to 400 wide, when the bench corpus is present.
 func TestQualityPhoto(t *testing.T) {
-	path := photoPath(t)
+	path := filepath.Join(benchenv.Corpus(t, "../../../.."), "photo-3700x2400.png")
 	pix, w, h, bands, ok := decode(t, path)
 	if !ok {
 		t.Fatalf("%s has no alpha", path)
@@ -220,20 +221,4 @@ func TestQualityPhoto(t *testing.T) {
 	if s.darken > fringeBound {
 		t.Errorf("an edge pixel's colour is %.2f levels darker (alpha-weighted) than the float path makes it, want <= %d", s.darken, fringeBound)
 	}
-}
-
-// photoPath is the bench corpus' RGBA photo ($PICTOR_BENCH_CORPUS, or
-// data/bench-corpus at the repository root, filled by `make corpus`), or
-// a skip.
-func photoPath(t testing.TB) string {
-	t.Helper()
-	dir := os.Getenv("PICTOR_BENCH_CORPUS")
-	if dir == "" {
-		dir = filepath.Join("..", "..", "..", "..", "data", "bench-corpus")
-	}
-	path := filepath.Join(dir, "photo-3700x2400.png")
-	if _, err := os.Stat(path); err != nil {
-		t.Skipf("no %s: run `make corpus` or set PICTOR_BENCH_CORPUS", path)
-	}
-	return path
 }
