@@ -89,6 +89,9 @@ func New(cfg Config) (_ *App, err error) {
 	a.register(pool.Collectors()...)
 	a.trim = newTrimmer(pool)
 	a.onClose(a.trim.stop)
+	a.register(prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "pictor_heap_trims_total", Help: "Times freed C heap went back to the system after the workers went idle.",
+	}, func() float64 { return float64(a.trim.trims.Load()) }))
 	// The pipeline's decode count; transform has no Collectors of its own.
 	a.register(prometheus.NewCounterFunc(prometheus.CounterOpts{
 		Name: "pictor_decodes_total", Help: "Originals decoded by the pipeline.",

@@ -81,12 +81,10 @@ func (r *running) do(t *testing.T, c *fasthttp.Client, method, path string, body
 	return resp.StatusCode(), append([]byte(nil), resp.Body()...)
 }
 
-// The wired server does its job end to end: upload, a signed variant (a
-// miss, then a hit), DELETE purging every tier, and each part's metrics
-// on /metrics.
-func TestAppServes(t *testing.T) {
-	r := start(t, nil)
-	img, err := os.ReadFile("../testdata/sample.jpg")
+// upload posts the file at path and returns its key.
+func (r *running) upload(t *testing.T, path string) string {
+	t.Helper()
+	img, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -98,6 +96,15 @@ func TestAppServes(t *testing.T) {
 	if err := json.Unmarshal(body, &up); err != nil {
 		t.Fatal(err)
 	}
+	return up.Key
+}
+
+// The wired server does its job end to end: upload, a signed variant (a
+// miss, then a hit), DELETE purging every tier, and each part's metrics
+// on /metrics.
+func TestAppServes(t *testing.T) {
+	r := start(t, nil)
+	up := struct{ Key string }{r.upload(t, "../testdata/sample.jpg")}
 	path, err := r.app.Signer().VariantPath(r.app.Server().Parser, "w_100", mustParse(t, r, "w_100"), up.Key)
 	if err != nil {
 		t.Fatal(err)
@@ -251,23 +258,8 @@ func TestRun(t *testing.T) {
 // pool stays idle, freed C heap goes back to the system (and only then).
 func TestAppTrimsWhenIdle(t *testing.T) {
 	r := start(t, nil)
-	trims := func() int {
-		r.app.trim.mu.Lock()
-		defer r.app.trim.mu.Unlock()
-		return r.app.trim.trims
-	}
-	img, err := os.ReadFile("../testdata/sample.jpg")
-	if err != nil {
-		t.Fatal(err)
-	}
-	code, body := r.do(t, r.client, "POST", "/upload", img)
-	if code != 201 && code != 200 {
-		t.Fatalf("upload: %d %s", code, body)
-	}
-	var up struct{ Key string }
-	if err := json.Unmarshal(body, &up); err != nil {
-		t.Fatal(err)
-	}
+	trims := r.app.trim.trims.Load
+	up := struct{ Key string }{r.upload(t, "../testdata/sample.jpg")}
 	if n := trims(); n != 0 {
 		t.Fatalf("trimmed %d times before any transform", n)
 	}

@@ -2,6 +2,7 @@ package app
 
 import (
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/pictorhq/pictor/transform/vips"
@@ -21,7 +22,7 @@ type trimmer struct {
 	pool  *workers.Pool
 	mu    sync.Mutex
 	timer *time.Timer
-	trims int // how many times it has trimmed, for tests
+	trims atomic.Int64 // pictor_heap_trims_total
 }
 
 func newTrimmer(pool *workers.Pool) *trimmer {
@@ -46,9 +47,7 @@ func (t *trimmer) fire() {
 		return // busy again: the next idle re-arms
 	}
 	vips.ReleaseMemory()
-	t.mu.Lock()
-	t.trims++
-	t.mu.Unlock()
+	t.trims.Add(1)
 }
 
 // stop cancels a pending trim.
