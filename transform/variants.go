@@ -200,8 +200,11 @@ func (p *Processor) decodeOnce(ctx context.Context, key string, src []byte, reqs
 	keep := caching && p.decoded.Admits(decodedBytes(hdr, needW, needH)) &&
 		(len(reqs) > 1 || p.seen.check(key))
 
+	fits := func(d *Decoded) bool {
+		return d != nil && d.img.Width() >= needW && d.img.Height() >= needH
+	}
 	for {
-		if cached != nil && cached.img.Width() >= needW && cached.img.Height() >= needH {
+		if fits(cached) {
 			img := cached.img // the handle passes to the caller
 			cached = nil
 			return img, jobs, false, nil
@@ -216,12 +219,11 @@ func (p *Processor) decodeOnce(ctx context.Context, key string, src []byte, reqs
 		if leader {
 			// Another leader may have put its decode and gone between
 			// this call's first look and its claim: look once more.
-			if c, ok := p.decoded.Get(key); ok {
-				if c.img.Width() >= needW && c.img.Height() >= needH {
-					p.unclaim(key, wait)
-					cached = c
-					continue
-				}
+			if c, _ := p.decoded.Get(key); fits(c) {
+				p.unclaim(key, wait)
+				cached = c
+				continue
+			} else if c != nil {
 				c.Release()
 			}
 			defer p.unclaim(key, wait)
