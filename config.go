@@ -16,6 +16,7 @@ import (
 	"github.com/pictorhq/pictor/transform/device"
 	"github.com/pictorhq/pictor/transform/options"
 	"github.com/pictorhq/pictor/transform/sign"
+	"github.com/pictorhq/pictor/transform/workers"
 )
 
 // setting is one configuration value: a flag, its PICTOR_* variable and a
@@ -115,6 +116,17 @@ func bytesVar(p *int64) func(string) error {
 		}
 		*p = n
 		return nil
+	}
+}
+
+// memoryBudgetVar is bytesVar with "auto" for workers.MachineMemory()/2.
+func memoryBudgetVar(p *int64) func(string) error {
+	return func(v string) error {
+		if strings.TrimSpace(v) == "auto" {
+			*p = workers.MachineMemory() / 2
+			return nil
+		}
+		return bytesVar(p)(v)
 	}
 }
 

@@ -70,6 +70,7 @@ func settings(c *config) []setting {
 		{"gpu-library", "PICTOR_GPU_LIBRARY", "", "path of libcuda.so.1; empty searches the usual places", stringVar(&c.app.Device.Library), nil},
 		{"gpu-device", "PICTOR_GPU_DEVICE", "0", "CUDA device ordinal", intVar(&c.app.Device.Ordinal), atLeast(&c.app.Device.Ordinal, 0)},
 		{"workers", "PICTOR_WORKERS", fmt.Sprint(runtime.GOMAXPROCS(0)), "transforms run at once", intVar(&c.app.Workers.Workers), atLeast(&c.app.Workers.Workers, 1)},
+		{"memory-budget", "PICTOR_MEMORY_BUDGET", "auto", "what the running transforms' estimated peak memory may add up to (more waits its turn; one over it alone is 422); auto: half the machine's or cgroup's memory; 0: count only", memoryBudgetVar(&c.app.Workers.MemoryBudget), nil},
 		{"queue", "PICTOR_QUEUE", fmt.Sprint(16 * runtime.GOMAXPROCS(0)), "transforms that may wait for a worker before 429", intVar(&c.app.Workers.Queue), atLeast(&c.app.Workers.Queue, 0)},
 		{"presets", "PICTOR_PRESETS", "", "presets name[+public][+eager]:options;… e.g. thumb+public:w_200,h_200,c_fill", presetsVar(&c.app.Options.Presets), nil},
 		{"allowed-widths", "PICTOR_ALLOWED_WIDTHS", "", "the only w_ values served, e.g. 320,640,960,1280,1920 (dpr_ multiplies them; presets' own widths are exempt); empty allows 1…max-dimension", dimensionsVar(&c.app.Options.AllowedWidths), nil},

@@ -44,6 +44,7 @@ type App struct {
 	signer   *sign.Signer
 	registry *prometheus.Registry
 	trim     *trimmer // hands freed C heap back when the pool idles
+	pool     *workers.Pool
 	closers  []func() // in the order built; Close runs them backwards
 }
 
@@ -86,6 +87,7 @@ func New(cfg Config) (_ *App, err error) {
 	if err != nil {
 		return nil, err
 	}
+	a.pool = pool
 	a.register(pool.Collectors()...)
 	a.trim = newTrimmer(pool)
 	a.onClose(a.trim.stop)
@@ -171,7 +173,9 @@ func (a *App) openCaches() (*cache.Tiered, server.Purger, *cache.Decoded[*transf
 
 // readiness is what /readyz checks: the store takes writes, libvips reads
 // an image header, the device is not a required GPU that is missing or
-// dead (its state is shown either way).
+// dead (its state is shown either way). The memory budget is shown with
+// what admitted transforms hold of it; it never fails readiness, since a
+// full budget makes work wait, not fail.
 func (a *App) readiness() map[string]server.Readiness {
 	probe := tinyPNG()
 	return map[string]server.Readiness{
@@ -184,6 +188,12 @@ func (a *App) readiness() map[string]server.Readiness {
 		}),
 		"device": server.ReadinessFunc(func() (string, error) {
 			return string(a.queue.State()), a.queue.Ready()
+		}),
+		"memory": server.ReadinessFunc(func() (string, error) {
+			if a.pool.Budget() == 0 {
+				return "no budget", nil
+			}
+			return fmt.Sprintf("%d of %d MiB reserved", (a.pool.Reserved()+(1<<20)-1)>>20, a.pool.Budget()>>20), nil
 		}),
 	}
 }

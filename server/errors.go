@@ -42,6 +42,7 @@ type httpError struct {
 func classify(err error) httpError {
 	var oe *options.Error
 	var de *transform.DecodeError
+	var big *workers.TooLargeError
 	switch {
 	case errors.As(err, &oe), errors.Is(err, options.ErrEmpty):
 		return httpError{fasthttp.StatusBadRequest, err.Error()}
@@ -66,7 +67,7 @@ func classify(err error) httpError {
 		return httpError{fasthttp.StatusRequestEntityTooLarge, errTooLarge.Error()}
 	case errors.Is(err, format.ErrUnsupported), errors.Is(err, format.ErrShort):
 		return httpError{fasthttp.StatusUnsupportedMediaType, "not an allowed image type (JPEG, PNG, WebP, GIF, AVIF)"}
-	case errors.Is(err, transform.ErrTooManyPixels):
+	case errors.Is(err, transform.ErrTooManyPixels), errors.As(err, &big):
 		return httpError{fasthttp.StatusUnprocessableEntity, err.Error()}
 	case errors.As(err, &de), errors.Is(err, transform.ErrFormatMismatch):
 		return httpError{fasthttp.StatusUnprocessableEntity, "image does not decode"}

@@ -22,6 +22,8 @@ typedef struct {
 	int orientation;
 	int has_icc;
 	int pages;
+	int interlaced;  // progressive JPEG, Adam7 PNG, interlaced GIF
+	int band_bytes;  // bytes a sample: 1 for 8-bit, 2 for 16-bit
 	char loader[64];
 	char interpretation[32];
 	char exif[PICTOR_EXIF_N][PICTOR_EXIF_LEN];
