@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"runtime"
+	"slices"
 	"testing"
 	"time"
 )
@@ -239,6 +240,16 @@ func TestMachineMemory(t *testing.T) {
 		if got := cgroupLimit(f); got != want {
 			t.Errorf("cgroupLimit(%q) = %d, want %d", content, got, want)
 		}
+	}
+	self := dir + "/cgroup"
+	if err := os.WriteFile(self, []byte("12:pids:/x\n4:cpu,memory:/pictor-test\n0::/svc/pictor\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	got := cgroupLimitFiles(self, "/sys/fs/cgroup")
+	want := []string{"/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes",
+		"/sys/fs/cgroup/memory/pictor-test/memory.limit_in_bytes", "/sys/fs/cgroup/svc/pictor/memory.max"}
+	if !slices.Equal(got, want) {
+		t.Errorf("cgroupLimitFiles = %q, want %q", got, want)
 	}
 	if got := MachineMemory(); got < 64<<20 {
 		t.Errorf("MachineMemory() = %d, implausibly small", got)
