@@ -37,6 +37,7 @@ const (
 //     reduced 7.5×, 2× for an RGBA one reduced 3×);
 //   - for a decode held in memory rather than streamed, the whole image
 //     at its own bit depth besides;
+//   - a reduced copy for the cache, twice (the resize and its copy);
 //   - every variant's output, a few times over.
 //
 // A decode the cache already holds costs nothing more.
@@ -56,6 +57,9 @@ func (p *Processor) estimate(w *Work) int64 {
 		}
 		lw, lh := int64(w.needW), int64(w.needH)
 		n += 2 * decodedBytes(h, w.needW, w.needH)
+		if w.reduceW > 0 {
+			n += 2 * decodedBytes(h, w.reduceW, w.reduceH)
+		}
 		if p.streamsDecode(w) {
 			n += lw * bands * sample * min(lh, streamLines)
 		} else {
@@ -71,7 +75,8 @@ func (p *Processor) estimate(w *Work) int64 {
 }
 
 // streamsDecode reports whether Run will stream w's decode through its one
-// variant rather than hold it in memory: see load and decodeOnce.
+// variant, or into a reduced copy, rather than hold it in memory: see load
+// and decodeOnce.
 func (p *Processor) streamsDecode(w *Work) bool {
-	return len(w.jobs) == 1 && !w.keep && w.hdr.Orientation <= 1 && p.streams()
+	return ((len(w.jobs) == 1 && !w.keep) || w.reduceW > 0) && w.hdr.Orientation <= 1 && p.streams()
 }

@@ -86,6 +86,10 @@ type Work struct {
 	// keep: the decode goes into the decoded-original cache. cached: the
 	// cache held one large enough when the work was planned.
 	keep, cached bool
+	// reduceW×reduceH, when set: the decode is too large for the cache,
+	// so it streams into a copy reduced to this size, which the cache
+	// keeps and every job starts from.
+	reduceW, reduceH int
 	borrow       bool
 	bytes        int64
 }
@@ -127,16 +131,58 @@ func (p *Processor) Prepare(key string, src []byte, reqs []Request) (*Work, erro
 		w.shrink = min(w.shrink, j.shrink)
 	}
 	w.needW, w.needH = loadedSize(w.hdr, w.shrink)
-	w.cached = cachedW >= w.needW && cachedH >= w.needH
-	// A decode is kept for later variants only when it fits the cache and
-	// promises reuse: several variants at once, or an original decoded
-	// recently already. A stream of distinct originals then neither copies
-	// each decode into memory nor flushes the cache with decodes that no
-	// request will ask for again.
-	w.keep = caching && p.decoded.Admits(decodedBytes(w.hdr, w.needW, w.needH)) &&
-		(len(reqs) > 1 || p.seen.check(key))
+	w.cached = w.coveredBy(cachedW, cachedH)
+	// A decode is kept for later variants only when it promises reuse:
+	// several variants at once, or an original decoded recently already. A
+	// stream of distinct originals then neither copies each decode into
+	// memory nor flushes the cache with decodes that no request will ask
+	// for again. One too large for the cache streams into a reduced copy
+	// that fits it, where that copy still serves every request.
+	reuse := caching && (len(reqs) > 1 || p.seen.check(key))
+	switch {
+	case !reuse || w.cached:
+	case p.decoded.Admits(decodedBytes(w.hdr, w.needW, w.needH)):
+		w.keep = true
+	default:
+		w.reduceW, w.reduceH = w.reducedSize(p.decoded)
+		w.keep = w.reduceW > 0
+	}
 	w.bytes = p.estimate(w)
 	return w, nil
+}
+
+// coveredBy reports whether a decode of width×height serves every job of
+// w: it is at least the size each resizes to (or, for a region in source
+// pixels, the whole decode w needs).
+func (w *Work) coveredBy(width, height int) bool {
+	if width == 0 || height == 0 {
+		return false
+	}
+	for _, j := range w.jobs {
+		if j.geo.region {
+			if width < w.needW || height < w.needH {
+				return false
+			}
+		} else if width < j.geo.resizeW || height < j.geo.resizeH {
+			return false
+		}
+	}
+	return true
+}
+
+// reducedSize is the largest whole fraction of w's decode that the cache
+// admits and that still serves every job; 0×0 when none does.
+func (w *Work) reducedSize(c DecodeCache) (width, height int) {
+	for k := 2; k <= 64; k++ {
+		width, height = (w.needW+k-1)/k, (w.needH+k-1)/k
+		if !w.coveredBy(width, height) {
+			return 0, 0
+		}
+		if c.Admits(decodedBytes(w.hdr, width, height)) {
+			return width, height
+		}
+	}
+	return 0, 0
 }
 
 // Run makes the variants w was prepared for.
@@ -251,7 +297,7 @@ func (p *Processor) decodeOnce(ctx context.Context, w *Work) (_ *vips.Image, _ [
 		}
 	}
 	fits := func(d *Decoded) bool {
-		return d != nil && d.img.Width() >= w.needW && d.img.Height() >= w.needH
+		return d != nil && w.coveredBy(d.img.Width(), d.img.Height())
 	}
 	for {
 		if fits(cached) {
@@ -297,6 +343,13 @@ func (p *Processor) decodeOnce(ctx context.Context, w *Work) (_ *vips.Image, _ [
 		// Nothing will reuse the pixels: leave the pipeline lazy, so the
 		// decode streams through the resize instead of filling memory.
 		return j.img, jobs, j.streamed, nil
+	}
+	if w.reduceW > 0 {
+		dw, dh := float64(j.img.Width()), float64(j.img.Height())
+		if err := j.replace(p.resizer.Resize(ctx, j.img, float64(w.reduceW)/dw, float64(w.reduceH)/dh)); err != nil {
+			j.img.Close()
+			return nil, nil, false, err
+		}
 	}
 	mem, err := j.img.CopyMemory()
 	j.img.Close()
