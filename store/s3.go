@@ -43,6 +43,7 @@ type S3 struct {
 	fetching singleflight.Group
 	fetches  atomic.Int64 // objects fetched from the bucket
 	fetched  atomic.Int64 // bytes fetched
+	purged   atomic.Int64 // keys purged by tombstones
 
 	syncMu   sync.Mutex // one sync at a time
 	seen     map[string]time.Time
@@ -509,3 +510,6 @@ func contentType(key string) string {
 	}
 	return "application/octet-stream"
 }
+
+// Fetches is how many originals were fetched from the bucket.
+func (s *S3) Fetches() int64 { return s.fetches.Load() }

@@ -70,6 +70,7 @@ func (s *S3) SyncNow(purge func(key string)) int {
 		}
 		n++
 	}
+	s.purged.Add(int64(n))
 	// Tombstones removed by a re-upload are forgotten, so that the next
 	// delete of those bytes purges again.
 	s.seen = listed
