@@ -45,11 +45,12 @@ type S3 struct {
 	fetched  atomic.Int64 // bytes fetched
 	purged   atomic.Int64 // keys purged by tombstones
 
-	syncMu   sync.Mutex // one sync at a time
-	seen     map[string]time.Time
-	syncOnce sync.Once
-	stop     chan struct{}
-	stopped  chan struct{}
+	syncMu    sync.Mutex // one sync at a time
+	seen      map[string]time.Time
+	syncOnce  sync.Once
+	closeOnce sync.Once
+	stop      chan struct{}
+	stopped   chan struct{}
 }
 
 // Object names under the prefix: originals as FS lays them out, and one
@@ -150,12 +151,17 @@ func (s *S3) checkBucket() error {
 	return nil
 }
 
-// Close stops the sync loop and releases the local store.
+// Close stops the sync loop and releases the local store. Safe to call
+// twice.
 func (s *S3) Close() error {
-	close(s.stop)
-	s.syncOnce.Do(func() { close(s.stopped) }) // no loop was started
-	<-s.stopped
-	return s.local.Close()
+	var err error
+	s.closeOnce.Do(func() {
+		close(s.stop)
+		s.syncOnce.Do(func() { close(s.stopped) }) // no loop was started
+		<-s.stopped
+		err = s.local.Close()
+	})
+	return err
 }
 
 // Local is the file store of the local copies.
