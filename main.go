@@ -3,6 +3,7 @@
 //	pictor [serve] [flags]     run the server (the default)
 //	pictor sign [flags] PATH   print a signed URL path for /t/<options>/<key>
 //	pictor version             print versions
+//	pictor import [flags] DIR | s3://BUCKET/PREFIX   bring existing images in
 //
 // Every flag has a PICTOR_* environment variable; `pictor -h` lists them.
 // main only turns flags and the environment into an app.Config; package
@@ -103,8 +104,10 @@ func main() {
 		err = signCmd(args, os.Stdout)
 	case "version":
 		err = versionCmd(os.Stdout)
+	case "import":
+		err = importCmd(args, os.Stderr)
 	default:
-		err = fmt.Errorf("unknown command %q (want serve, sign or version)", cmd)
+		err = fmt.Errorf("unknown command %q (want serve, sign, version or import)", cmd)
 	}
 	if errors.Is(err, flag.ErrHelp) {
 		os.Exit(0)
@@ -118,6 +121,11 @@ func main() {
 // load parses flags over the environment into a config, then checks each
 // setting, so that an error names the PICTOR_* variable to fix.
 func load(name string, args []string, out io.Writer) (*config, *flag.FlagSet, error) {
+	return loadWith(name, args, out, nil)
+}
+
+// loadWith is load for a command with flags of its own, which extra binds.
+func loadWith(name string, args []string, out io.Writer, extra func(*flag.FlagSet)) (*config, *flag.FlagSet, error) {
 	c := &config{app: app.DefaultConfig()}
 	c.app.Version = version
 	fs := flag.NewFlagSet("pictor "+name, flag.ContinueOnError)
@@ -125,6 +133,9 @@ func load(name string, args []string, out io.Writer) (*config, *flag.FlagSet, er
 	ss := settings(c)
 	if err := bind(fs, ss); err != nil {
 		return nil, nil, err
+	}
+	if extra != nil {
+		extra(fs)
 	}
 	if err := fs.Parse(args); err != nil {
 		return nil, nil, err

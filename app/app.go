@@ -120,26 +120,32 @@ func (a *App) onClose(f func()) { a.closers = append(a.closers, f) }
 // bucket is bounded by the request deadline, so that a store that hangs
 // gives a 503 in time.
 func (a *App) openStore() error {
-	switch a.cfg.Store.Backend {
-	case store.BackendS3:
-		c := a.cfg.S3
-		// A tenth of the deadline is left for the answer itself.
-		c.Timeout = a.cfg.Server.Timeout * 9 / 10
-		s, err := store.OpenS3(a.cfg.Store, c, a.log)
-		if err != nil {
-			return err
-		}
-		a.store, a.local, a.s3 = s, s.Local(), s
-		a.register(s.Collectors()...)
-	default:
-		s, err := store.Open(a.cfg.Store)
-		if err != nil {
-			return err
-		}
-		a.store, a.local = s, s
+	s, err := OpenStore(a.cfg, a.log)
+	if err != nil {
+		return err
 	}
+	a.store = s
 	a.onClose(func() { a.store.Close() })
+	switch s := s.(type) {
+	case *store.S3:
+		a.local, a.s3 = s.Local(), s
+		a.register(s.Collectors()...)
+	case *store.FS:
+		a.local = s
+	}
 	return nil
+}
+
+// OpenStore opens the originals store cfg names, as New does: for the
+// commands that need the store without the server (pictor import).
+func OpenStore(cfg Config, log *slog.Logger) (store.Store, error) {
+	if cfg.Store.Backend != store.BackendS3 {
+		return store.Open(cfg.Store)
+	}
+	c := cfg.S3
+	// A tenth of the deadline is left for the answer itself.
+	c.Timeout = cfg.Server.Timeout * 9 / 10
+	return store.OpenS3(cfg.Store, c, log)
 }
 
 // register adds a part's collectors; names are fixed and distinct, so a

@@ -83,35 +83,14 @@ func OpenS3(cfg Config, s3 S3Config, log *slog.Logger) (*S3, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	u, err := url.Parse(s3.Endpoint)
-	if err != nil {
-		return nil, err // Validate parsed it already
-	}
 	local, err := Open(cfg)
 	if err != nil {
 		return nil, err
 	}
-	var creds *credentials.Credentials
-	if s3.AccessKey != "" {
-		creds = credentials.NewStaticV4(s3.AccessKey, s3.SecretKey, "")
-	} else {
-		creds = credentials.NewChainCredentials([]credentials.Provider{
-			&credentials.EnvAWS{},
-			&credentials.FileAWSCredentials{},
-			&credentials.IAM{Client: &http.Client{Transport: http.DefaultTransport}},
-		})
-	}
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.DialContext = (&net.Dialer{Timeout: dialTimeout, KeepAlive: 30 * time.Second}).DialContext
-	tr.ResponseHeaderTimeout = s3.Timeout
-	tr.MaxIdleConnsPerHost = 64
-	client, err := minio.New(u.Host, &minio.Options{
-		Creds: creds, Secure: u.Scheme == "https", Region: s3.Region, Transport: tr,
-		MaxRetries: 1, // reads retry here, with our backoff and deadline; writes never
-	})
+	client, creds, err := s3.client()
 	if err != nil {
 		local.Close()
-		return nil, fmt.Errorf("store: S3 client: %w", err)
+		return nil, err
 	}
 	prefix := strings.Trim(s3.Prefix, "/")
 	if prefix != "" {
@@ -134,6 +113,47 @@ func OpenS3(cfg Config, s3 S3Config, log *slog.Logger) (*S3, error) {
 		log.Warn("object store unreachable at start; serving local copies", "endpoint", s3.Endpoint, "bucket", s3.Bucket, "err", err)
 	}
 	return s, nil
+}
+
+// client builds the minio client for c's endpoint and credentials.
+func (c S3Config) client() (*minio.Client, *credentials.Credentials, error) {
+	u, err := url.Parse(c.Endpoint)
+	if err != nil {
+		return nil, nil, fmt.Errorf("store: S3 endpoint: %w", err)
+	}
+	var creds *credentials.Credentials
+	if c.AccessKey != "" {
+		creds = credentials.NewStaticV4(c.AccessKey, c.SecretKey, "")
+	} else {
+		creds = credentials.NewChainCredentials([]credentials.Provider{
+			&credentials.EnvAWS{},
+			&credentials.FileAWSCredentials{},
+			&credentials.IAM{Client: &http.Client{Transport: http.DefaultTransport}},
+		})
+	}
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.DialContext = (&net.Dialer{Timeout: dialTimeout, KeepAlive: 30 * time.Second}).DialContext
+	tr.ResponseHeaderTimeout = c.Timeout
+	tr.MaxIdleConnsPerHost = 64
+	client, err := minio.New(u.Host, &minio.Options{
+		Creds: creds, Secure: u.Scheme == "https", Region: c.Region, Transport: tr,
+		MaxRetries: 1, // reads retry in S3.retry, with our backoff and deadline; writes never
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("store: S3 client: %w", err)
+	}
+	return client, creds, nil
+}
+
+// Client is a minio client for c's endpoint and credentials, for reading
+// another bucket of the same object store (pictor import s3://…), and a
+// function that removes the credentials from an error's text.
+func (c S3Config) Client() (*minio.Client, func(error) string, error) {
+	client, creds, err := c.client()
+	if err != nil {
+		return nil, nil, err
+	}
+	return client, func(err error) string { return redact(creds, err.Error()) }, nil
 }
 
 // checkBucket asks whether the bucket exists, briefly.
@@ -486,8 +506,10 @@ func isNoSuchBucket(err error) bool {
 // redact replaces the credentials in msg. No error the client makes is
 // known to carry them, but a message from a proxy or a future client
 // version could, and errors reach logs and /readyz.
-func (s *S3) redact(msg string) string {
-	v, err := s.creds.GetWithContext(nil)
+func (s *S3) redact(msg string) string { return redact(s.creds, msg) }
+
+func redact(creds *credentials.Credentials, msg string) string {
+	v, err := creds.GetWithContext(nil)
 	if err != nil {
 		return msg
 	}
