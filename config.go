@@ -305,3 +305,14 @@ func check(settings []setting) error {
 	}
 	return nil
 }
+
+// requiredFor refuses an empty *p when *backend is want: the S3 settings
+// matter only with PICTOR_STORE=s3.
+func requiredFor(backend *string, want string, p *string) func() error {
+	return func() error {
+		if *backend == want && *p == "" {
+			return fmt.Errorf("must not be empty with PICTOR_STORE=%s", want)
+		}
+		return nil
+	}
+}

@@ -3,6 +3,7 @@
 //	pictor [serve] [flags]     run the server (the default)
 //	pictor sign [flags] PATH   print a signed URL path for /t/<options>/<key>
 //	pictor version             print versions
+//	pictor import [flags] DIR | s3://BUCKET/PREFIX   bring existing images in
 //
 // Every flag has a PICTOR_* environment variable; `pictor -h` lists them.
 // main only turns flags and the environment into an app.Config; package
@@ -80,6 +81,13 @@ func settings(c *config) []setting {
 		{"vips-concurrency", "PICTOR_VIPS_CONCURRENCY", "1", "libvips threads per image", intVar(&c.app.Vips.Concurrency), atLeast(&c.app.Vips.Concurrency, 1)},
 		{"log-format", "PICTOR_LOG_FORMAT", "text", "log format: text or json", stringVar(&c.logFormat), oneOf(&c.logFormat, "text", "json")},
 		{"log-level", "PICTOR_LOG_LEVEL", "info", "log level: debug, info, warn, error", stringVar(&c.logLevel), logLevel(&c.logLevel)},
+		{"store", "PICTOR_STORE", "fs", "where originals live: fs (the data directory) or s3 (a bucket, read through a local copy in the data directory)", stringVar(&c.app.Store.Backend), oneOf(&c.app.Store.Backend, store.BackendFS, store.BackendS3)},
+		{"s3-endpoint", "PICTOR_S3_ENDPOINT", "", "object store URL with PICTOR_STORE=s3, e.g. http://127.0.0.1:9000 (https:// for TLS); credentials come from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY or the rest of the AWS chain", stringVar(&c.app.S3.Endpoint), requiredFor(&c.app.Store.Backend, store.BackendS3, &c.app.S3.Endpoint)},
+		{"s3-bucket", "PICTOR_S3_BUCKET", "", "bucket of originals with PICTOR_STORE=s3; it must exist", stringVar(&c.app.S3.Bucket), requiredFor(&c.app.Store.Backend, store.BackendS3, &c.app.S3.Bucket)},
+		{"s3-prefix", "PICTOR_S3_PREFIX", "", "object name prefix, so that deployments can share a bucket", stringVar(&c.app.S3.Prefix), nil},
+		{"s3-region", "PICTOR_S3_REGION", "us-east-1", "bucket region", stringVar(&c.app.S3.Region), nonEmpty(&c.app.S3.Region)},
+		{"s3-sync-interval", "PICTOR_S3_SYNC_INTERVAL", "10s", "how often the bucket's tombstones are read, so that a DELETE through any sidecar purges every other", durationVar(&c.app.S3.SyncInterval), positive(&c.app.S3.SyncInterval)},
+		{"originals-cache-bytes", "PICTOR_ORIGINALS_CACHE_BYTES", "10GiB", "budget for local copies of originals fetched from the bucket (PICTOR_STORE=s3)", bytesVar(&c.app.S3.CacheBytes), atLeast(&c.app.S3.CacheBytes, 1)},
 	}
 }
 
@@ -97,8 +105,10 @@ func main() {
 		err = signCmd(args, os.Stdout)
 	case "version":
 		err = versionCmd(os.Stdout)
+	case "import":
+		err = importCmd(args, os.Stderr)
 	default:
-		err = fmt.Errorf("unknown command %q (want serve, sign or version)", cmd)
+		err = fmt.Errorf("unknown command %q (want serve, sign, version or import)", cmd)
 	}
 	if errors.Is(err, flag.ErrHelp) {
 		os.Exit(0)
@@ -112,6 +122,11 @@ func main() {
 // load parses flags over the environment into a config, then checks each
 // setting, so that an error names the PICTOR_* variable to fix.
 func load(name string, args []string, out io.Writer) (*config, *flag.FlagSet, error) {
+	return loadWith(name, args, out, nil)
+}
+
+// loadWith is load for a command with flags of its own, which extra binds.
+func loadWith(name string, args []string, out io.Writer, extra func(*flag.FlagSet)) (*config, *flag.FlagSet, error) {
 	c := &config{app: app.DefaultConfig()}
 	c.app.Version = version
 	fs := flag.NewFlagSet("pictor "+name, flag.ContinueOnError)
@@ -119,6 +134,9 @@ func load(name string, args []string, out io.Writer) (*config, *flag.FlagSet, er
 	ss := settings(c)
 	if err := bind(fs, ss); err != nil {
 		return nil, nil, err
+	}
+	if extra != nil {
+		extra(fs)
 	}
 	if err := fs.Parse(args); err != nil {
 		return nil, nil, err

@@ -29,6 +29,7 @@ var (
 	_ server.Purger    = (*cache.Tiered)(nil)
 	_ server.Purger    = (*cache.Decoded[*transform.Decoded])(nil)
 	_ server.Originals = (*store.FS)(nil)
+	_ server.Originals = (*store.S3)(nil)
 )
 
 // App is the whole server: every part built, not yet listening.
@@ -36,7 +37,9 @@ type App struct {
 	cfg      Config
 	log      *slog.Logger
 	srv      *server.Server
-	store    *store.FS
+	store    store.Store
+	local    *store.FS // the data directory's originals: the store itself with fs, the local copies with s3
+	s3       *store.S3 // nil with fs
 	mem      *cache.Memory
 	disk     *cache.Disk // nil without a disk tier
 	queue    *device.Queue
@@ -62,16 +65,19 @@ func New(cfg Config) (_ *App, err error) {
 	if err := vips.Startup(cfg.Vips); err != nil {
 		return nil, err
 	}
-	if a.store, err = store.Open(cfg.Store); err != nil {
+	if err := a.openStore(); err != nil {
 		return nil, err
 	}
-	a.onClose(func() { a.store.Close() })
 	if err := a.openDevice(); err != nil {
 		return nil, err
 	}
 	variants, purger, decoded, err := a.openCaches()
 	if err != nil {
 		return nil, err
+	}
+	if a.s3 != nil {
+		// A DELETE through another sidecar reaches this one's tiers here.
+		a.s3.StartSync(purger.Purge)
 	}
 	if a.proc, err = transform.New(cfg.Transform, transform.Deps{Resizer: a.queue, Decoded: decoded}); err != nil {
 		return nil, err
@@ -110,6 +116,39 @@ func New(cfg Config) (_ *App, err error) {
 }
 
 func (a *App) onClose(f func()) { a.closers = append(a.closers, f) }
+
+// openStore opens the originals store PICTOR_STORE names: the data
+// directory, or a bucket read through local copies in it. A fetch from the
+// bucket is bounded by the request deadline, so that a store that hangs
+// gives a 503 in time.
+func (a *App) openStore() error {
+	s, err := OpenStore(a.cfg, a.log)
+	if err != nil {
+		return err
+	}
+	a.store = s
+	a.onClose(func() { a.store.Close() })
+	switch s := s.(type) {
+	case *store.S3:
+		a.local, a.s3 = s.Local(), s
+		a.register(s.Collectors()...)
+	case *store.FS:
+		a.local = s
+	}
+	return nil
+}
+
+// OpenStore opens the originals store cfg names, as New does: for the
+// commands that need the store without the server (pictor import).
+func OpenStore(cfg Config, log *slog.Logger) (store.Store, error) {
+	if cfg.Store.Backend != store.BackendS3 {
+		return store.Open(cfg.Store)
+	}
+	c := cfg.S3
+	// A tenth of the deadline is left for the answer itself.
+	c.Timeout = cfg.Server.Timeout * 9 / 10
+	return store.OpenS3(cfg.Store, c, log)
+}
 
 // register adds a part's collectors; names are fixed and distinct, so a
 // clash is a programming error.
@@ -180,7 +219,7 @@ func (a *App) readiness() map[string]server.Readiness {
 	probe := tinyPNG()
 	return map[string]server.Readiness{
 		"store": server.ReadinessFunc(func() (string, error) {
-			return "ok", a.store.Writable()
+			return "ok", a.store.Ready()
 		}),
 		"libvips": server.ReadinessFunc(func() (string, error) {
 			_, err := a.proc.Probe(probe)
@@ -214,9 +253,12 @@ func (a *App) Processor() *transform.Processor { return a.proc }
 // Signer signs URLs with the configured keys.
 func (a *App) Signer() *sign.Signer { return a.signer }
 
-// Store is the originals store, for tests that look at what an upload
-// stored.
-func (a *App) Store() *store.FS { return a.store }
+// Store is the data directory's originals, for tests that look at what an
+// upload stored: the store itself with fs, the local copies with s3.
+func (a *App) Store() *store.FS { return a.local }
+
+// Originals is the configured store, FS or S3.
+func (a *App) Originals() store.Store { return a.store }
 
 // Memory is the memory tier (disabled when its budget is 0), for tests
 // that wait on the tiers' background stores: what the edge sees through
@@ -277,9 +319,18 @@ func (a *App) Run(ctx context.Context) error {
 func (a *App) logStart() {
 	c := a.cfg
 	a.log.Info("pictor listening", "listen", c.Server.Listen, "admin", c.Server.AdminListen,
-		"data", c.Store.Dir, "signing", a.signer.Enabled(), "uploads", len(c.Server.UploadTokens) > 0,
+		"data", c.Store.Dir, "store", a.storeName(), "signing", a.signer.Enabled(), "uploads", len(c.Server.UploadTokens) > 0,
 		"accel_redirect", c.Server.AccelRedirect, "gpu", a.queue.State(), "gpu_device", a.queue.DeviceName(),
 		"libvips", vips.Version(), "version", c.Version)
+}
+
+// storeName says where originals are kept, for the start-up line: never
+// the credentials.
+func (a *App) storeName() string {
+	if a.s3 == nil {
+		return store.BackendFS
+	}
+	return "s3 " + a.cfg.S3.Endpoint + "/" + a.cfg.S3.Bucket + "/" + a.cfg.S3.Prefix
 }
 
 // Close releases every part, the last built first. The server must have

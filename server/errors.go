@@ -84,6 +84,10 @@ func classify(err error) httpError {
 		return httpError{fasthttp.StatusServiceUnavailable, "originals store is not writable"}
 	case errors.Is(err, store.ErrNoSpace):
 		return httpError{fasthttp.StatusServiceUnavailable, "originals store is full"}
+	case errors.Is(err, store.ErrUnavailable):
+		return httpError{fasthttp.StatusServiceUnavailable, "originals store is unreachable"}
+	case errors.Is(err, store.ErrCorrupt):
+		return httpError{fasthttp.StatusServiceUnavailable, "originals store returned damaged bytes"}
 	}
 	return httpError{fasthttp.StatusInternalServerError, "internal error"}
 }
