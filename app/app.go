@@ -72,7 +72,7 @@ func New(cfg Config) (_ *App, err error) {
 	if err != nil {
 		return nil, err
 	}
-	if a.proc, err = transform.New(cfg.Transform, transform.Deps{Resizer: a.queue, Decoded: decoded}); err != nil {
+	if a.proc, err = transform.New(cfg.Transform, transform.Deps{Resizer: a.queue, Decoded: decoded, Overlays: overlays{a.store}}); err != nil {
 		return nil, err
 	}
 	parser, err := options.NewParser(cfg.Options)
@@ -108,6 +108,24 @@ func New(cfg Config) (_ *App, err error) {
 }
 
 func (a *App) onClose(f func()) { a.closers = append(a.closers, f) }
+
+// overlays reads image layers from the originals store, as the server
+// reads originals: mapped where the store maps, released after decoding.
+type overlays struct {
+	store interface {
+		Map(key string) (*store.Mapping, error)
+	}
+}
+
+var _ transform.OverlaySource = overlays{}
+
+func (o overlays) Overlay(key string) ([]byte, func(), error) {
+	m, err := o.store.Map(key)
+	if err != nil {
+		return nil, nil, err
+	}
+	return m.Bytes(), func() { m.Close() }, nil
+}
 
 // register adds a part's collectors; names are fixed and distinct, so a
 // clash is a programming error.

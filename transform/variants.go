@@ -104,9 +104,12 @@ func (p *Processor) variants(ctx context.Context, key string, src []byte, reqs [
 	for _, i := range order {
 		j := jobs[i]
 		from := base
-		if !j.geo.region {
+		// A region and a trim start from the source's own pixels.
+		shared := !j.geo.region && !j.req.Options.Trim
+		if shared {
+			tw, th := j.geo.target()
 			for _, im := range resized {
-				if im.Width() >= j.geo.resizeW && im.Height() >= j.geo.resizeH &&
+				if im.Width() >= tw && im.Height() >= th &&
 					im.Width()*im.Height() < from.Width()*from.Height() {
 					from = im
 				}
@@ -114,7 +117,7 @@ func (p *Processor) variants(ctx context.Context, key string, src []byte, reqs [
 		}
 		j.img = from.Ref()
 		err := j.run(p.resizeSteps)
-		if err == nil && !j.geo.region && j.img.Width() < from.Width() {
+		if err == nil && shared && j.img.Width() < from.Width() {
 			var mem *vips.Image
 			if mem, err = j.img.CopyMemory(); err == nil {
 				j.img.Close()
