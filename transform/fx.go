@@ -3,6 +3,7 @@ package transform
 import (
 	"errors"
 	"math"
+	"unicode/utf8"
 
 	"github.com/pictorhq/pictor/transform/options"
 	"github.com/pictorhq/pictor/transform/vips"
@@ -49,6 +50,15 @@ func cssPixels(n int, o options.Options) int {
 // because the Gaussian's cost grows with its width.
 func padSigma(w, h int) float64 {
 	return min(max(float64(max(w, h))/40, 2), 40)
+}
+
+// textSize bounds a text layer's size in pixels so that its render, about
+// runes squares of size², covers at most four times the W×H output (and
+// a line is no taller than the output): the renderer's memory and time
+// then follow the output's whatever the URL asks.
+func textSize(size, runes, W, H int) int {
+	limit := int(math.Sqrt(4 * float64(W) * float64(H) / float64(max(runes, 1))))
+	return max(min(size, limit, H), 1)
 }
 
 // inMemory brings a streamed image into memory before a step that reads it
@@ -174,7 +184,8 @@ func (p *Processor) layer(j *job, l options.Layer) error {
 	var im *vips.Image
 	var err error
 	if l.IsText() {
-		im, err = vips.Text(l.String(), l.Font.Family(), cssPixels(l.Size, o), W, vips.Color(l.Color))
+		text := l.String()
+		im, err = vips.Text(text, l.Font.Family(), textSize(cssPixels(l.Size, o), utf8.RuneCountInString(text), W, H), W, vips.Color(l.Color))
 	} else {
 		im, err = p.overlay(l.Key)
 	}

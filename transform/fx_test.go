@@ -8,8 +8,10 @@ import (
 	"image/png"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/pictorhq/pictor/cache"
 
@@ -356,5 +358,24 @@ func TestTrimSize(t *testing.T) {
 	res, _ := r.render(t, "7777777777777777777777777777777777777777777777777777777777777777.png", src, "e_trim")
 	if res.Width != 1200 || res.Height != 800 {
 		t.Errorf("e_trim of a 40 px frame: %dx%d, want 1200x800", res.Width, res.Height)
+	}
+}
+
+// TestHostileText checks that the largest text at the largest size on a
+// tiny output renders at the output's scale, not the URL's: one 256-byte
+// word at ls_200 and dpr_4 on a 20 px wide image.
+func TestHostileText(t *testing.T) {
+	r := newFXRig(t)
+	long := b64(strings.Repeat("W", 256))
+	start := time.Now()
+	res, _ := r.render(t, fxSampleKey, r.sample, "w_20,dpr_4,l_text:"+long+",ls_200,lt_1")
+	if res.Width != 80 || res.Height != 53 {
+		t.Errorf("%dx%d, want 80x53", res.Width, res.Height)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("took %v", d)
+	}
+	if got := textSize(800, 256, 80, 53); got > 10 {
+		t.Errorf("textSize(800, 256 runes, 80×53) = %d, want the render bounded by the output", got)
 	}
 }

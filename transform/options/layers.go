@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"strconv"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/pictorhq/pictor/internal/keys"
@@ -145,7 +146,7 @@ func parseLayer(p *Parser, o Options, c component) (Options, string) {
 // no stray bits, of 1..256 bytes of UTF-8 with no control character but
 // the newline.
 func checkText(t string) string {
-	const reason = "text not unpadded base64url of 1..256 bytes of UTF-8 without control characters"
+	const reason = "text not unpadded base64url of 1..256 bytes of UTF-8 without control characters, not all spaces"
 	if t == "" || len(t) > base64.RawURLEncoding.EncodedLen(maxTextBytes) {
 		return reason
 	}
@@ -153,10 +154,16 @@ func checkText(t string) string {
 	if err != nil || !utf8.Valid(b) {
 		return reason
 	}
+	// Only spaces would render nothing, which the renderer refuses.
+	blank := true
 	for _, r := range string(b) {
 		if r < 0x20 && r != '\n' || r == 0x7f {
 			return reason
 		}
+		blank = blank && unicode.IsSpace(r)
+	}
+	if blank {
+		return reason
 	}
 	return ""
 }

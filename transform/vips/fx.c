@@ -357,11 +357,14 @@ pictor_text(VipsImage **out, const char *text, const char *font, int size,
 	double ink[3] = { r, g, b };
 	int result;
 
-	// At 72 dpi a point is a pixel, so size is in output pixels.
+	// At 72 dpi a point is a pixel, so size is in output pixels. Words
+	// longer than the wrap width break between characters, so no line
+	// runs past it.
 	result = vips_text(&t[0], escaped,
 		"font", desc,
 		"dpi", 72,
 		"width", wrap,
+		"wrap", VIPS_TEXT_WRAP_WORD_CHAR,
 		NULL);
 	g_free(escaped);
 	g_free(desc);
