@@ -199,6 +199,13 @@ func presetsVar(p *map[string]options.Preset) func(string) error {
 	}
 }
 
+func overlaysVar(p *map[string]string) func(string) error {
+	return func(v string) (err error) {
+		*p, err = options.ParseOverlays(v)
+		return err
+	}
+}
+
 func dimensionsVar(p *[]int) func(string) error {
 	return func(v string) (err error) {
 		*p, err = options.ParseDimensions(v)

@@ -79,7 +79,7 @@ func New(cfg Config) (_ *App, err error) {
 		// A DELETE through another sidecar reaches this one's tiers here.
 		a.s3.StartSync(purger.Purge)
 	}
-	if a.proc, err = transform.New(cfg.Transform, transform.Deps{Resizer: a.queue, Decoded: decoded}); err != nil {
+	if a.proc, err = transform.New(cfg.Transform, transform.Deps{Resizer: a.queue, Decoded: decoded, Overlays: overlays{a.store}}); err != nil {
 		return nil, err
 	}
 	parser, err := options.NewParser(cfg.Options)
@@ -148,6 +148,24 @@ func OpenStore(cfg Config, log *slog.Logger) (store.Store, error) {
 	// A tenth of the deadline is left for the answer itself.
 	c.Timeout = cfg.Server.Timeout * 9 / 10
 	return store.OpenS3(cfg.Store, c, log)
+}
+
+// overlays reads image layers from the originals store, as the server
+// reads originals: mapped where the store maps, released after decoding.
+type overlays struct {
+	store interface {
+		Map(key string) (*store.Mapping, error)
+	}
+}
+
+var _ transform.OverlaySource = overlays{}
+
+func (o overlays) Overlay(key string) ([]byte, func(), error) {
+	m, err := o.store.Map(key)
+	if err != nil {
+		return nil, nil, err
+	}
+	return m.Bytes(), func() { m.Close() }, nil
 }
 
 // register adds a part's collectors; names are fixed and distinct, so a

@@ -19,6 +19,10 @@ command -v clang-14 >/dev/null || need+=(clang-14)
 command -v curl >/dev/null || need+=(curl)
 # ICC profiles (Adobe RGB, sRGB) the colour-conversion tests read.
 [ -f /usr/share/color/icc/ghostscript/a98.icc ] || need+=(libgs-common)
+# The fonts text layers (l_text:) render with: DejaVu Sans, Serif and Mono
+# (the default), and WenQuanYi Micro Hei for Chinese, Japanese and Korean.
+[ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || need+=(fonts-dejavu-core)
+[ -f /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ] || need+=(fonts-wqy-microhei)
 # The stack: Debian's nginx package is the core build (proxy, gzip,
 # limit_req, limit_conn, upstream hash and keepalive are all built in).
 [ -x /usr/sbin/nginx ] || command -v nginx >/dev/null || need+=(nginx)

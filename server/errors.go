@@ -43,8 +43,16 @@ func classify(err error) httpError {
 	var oe *options.Error
 	var de *transform.DecodeError
 	var big *workers.TooLargeError
+	var le *transform.OverlayError
 	switch {
 	case errors.As(err, &oe), errors.Is(err, options.ErrEmpty):
+		return httpError{fasthttp.StatusBadRequest, err.Error()}
+	// An image layer's original: the key is the client's own, from l_.
+	case errors.As(err, &le) && (errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrInvalidKey)):
+		return httpError{fasthttp.StatusNotFound, "overlay " + le.Key + " not found"}
+	case errors.As(err, &le) && errors.As(err, &de):
+		return httpError{fasthttp.StatusUnprocessableEntity, "overlay " + le.Key + " does not decode"}
+	case errors.Is(err, transform.ErrNoOverlays):
 		return httpError{fasthttp.StatusBadRequest, err.Error()}
 	case errors.Is(err, errBadRequest), errors.Is(err, errNoFile):
 		return httpError{fasthttp.StatusBadRequest, err.Error()}

@@ -153,17 +153,18 @@ func (p *Processor) Prepare(key string, src []byte, reqs []Request) (*Work, erro
 
 // coveredBy reports whether a decode of width×height serves every job of
 // w: it is at least the size each resizes to (or, for a region in source
-// pixels, the whole decode w needs).
+// pixels or a trim, the whole decode w needs).
 func (w *Work) coveredBy(width, height int) bool {
 	if width == 0 || height == 0 {
 		return false
 	}
 	for _, j := range w.jobs {
-		if j.geo.region {
+		// A region and a trim start from the source's own pixels.
+		if j.geo.region || j.req.Options.Trim {
 			if width < w.needW || height < w.needH {
 				return false
 			}
-		} else if width < j.geo.resizeW || height < j.geo.resizeH {
+		} else if tw, th := j.geo.target(); width < tw || height < th {
 			return false
 		}
 	}
@@ -230,9 +231,12 @@ func (p *Processor) Run(ctx context.Context, w *Work) ([]Result, error) {
 	for _, i := range order {
 		j := jobs[i]
 		from := base
-		if !j.geo.region {
+		// A region and a trim start from the source's own pixels.
+		shared := !j.geo.region && !j.req.Options.Trim
+		if shared {
+			tw, th := j.geo.target()
 			for _, im := range resized {
-				if im.Width() >= j.geo.resizeW && im.Height() >= j.geo.resizeH &&
+				if im.Width() >= tw && im.Height() >= th &&
 					im.Width()*im.Height() < from.Width()*from.Height() {
 					from = im
 				}
@@ -240,7 +244,7 @@ func (p *Processor) Run(ctx context.Context, w *Work) ([]Result, error) {
 		}
 		j.img = from.Ref()
 		err := j.run(p.resizeSteps)
-		if err == nil && !j.geo.region && j.img.Width() < from.Width() {
+		if err == nil && shared && j.img.Width() < from.Width() {
 			var mem *vips.Image
 			if mem, err = j.img.CopyMemory(); err == nil {
 				j.img.Close()
