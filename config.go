@@ -293,3 +293,15 @@ func check(settings []setting) error {
 	}
 	return nil
 }
+
+// corsOrigins checks each origin the way the server will use it.
+func corsOrigins(p *[]string) func() error {
+	return func() error {
+		for _, o := range *p {
+			if err := server.ValidOrigin(o); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+}

@@ -77,6 +77,9 @@ func settings(c *config) []setting {
 		{"presets-only", "PICTOR_PRESETS_ONLY", "off", "serve only t_<preset> URLs (with exp_, kid_, s_); any other option, and /srcset/, is refused with 400", boolVar(&c.app.Options.PresetsOnly), nil},
 		{"jpeg-progressive", "PICTOR_JPEG_PROGRESSIVE", "off", "progressive JPEG output", boolVar(&c.app.Transform.Progressive), nil},
 		{"vips-concurrency", "PICTOR_VIPS_CONCURRENCY", "1", "libvips threads per image", intVar(&c.app.Vips.Concurrency), atLeast(&c.app.Vips.Concurrency, 1)},
+		{"tus-expiry", "PICTOR_TUS_EXPIRY", "24h", "an unfinished resumable upload (/files/) idle this long is removed", durationVar(&c.app.Server.TusExpiry), positive(&c.app.Server.TusExpiry)},
+		{"tus-bytes", "PICTOR_TUS_BYTES", "10GiB", "bytes all unfinished resumable uploads may declare together; past it creation is refused (507)", bytesVar(&c.app.Server.TusBytes), atLeast(&c.app.Server.TusBytes, 1)},
+		{"cors-origins", "PICTOR_CORS_ORIGINS", "", "comma-separated browser origins (scheme://host[:port], or *) allowed to use /files/; empty sends no CORS headers", listVar(&c.app.Server.CORSOrigins), corsOrigins(&c.app.Server.CORSOrigins)},
 		{"log-format", "PICTOR_LOG_FORMAT", "text", "log format: text or json", stringVar(&c.logFormat), oneOf(&c.logFormat, "text", "json")},
 		{"log-level", "PICTOR_LOG_LEVEL", "info", "log level: debug, info, warn, error", stringVar(&c.logLevel), logLevel(&c.logLevel)},
 	}
