@@ -62,6 +62,11 @@ func TestStackConfigs(t *testing.T) {
 			if m == nil || n == nil || m[1] != n[1] {
 				t.Errorf("upload limit: Nginx %v, sidecar %v: want the same MiB", m, n)
 			}
+			// Resumable uploads: the same limit, chunks streamed through.
+			f := regexp.MustCompile(`location /files/ \{[^}]*client_max_body_size (\d+)m;[^}]*proxy_request_buffering off;`).FindStringSubmatch(site)
+			if f == nil || n == nil || f[1] != n[1] {
+				t.Errorf("resumable upload limit: Nginx %v, sidecar %v: want the same MiB, unbuffered", f, n)
+			}
 			// Nginx waits longer for an answer than the sidecar's deadline.
 			deadline := regexp.MustCompile(`PICTOR_TIMEOUT="(\d+)s"`).FindStringSubmatch(sup)
 			read := regexp.MustCompile(`(?m)^    proxy_read_timeout (\d+)s;`).FindStringSubmatch(site)
