@@ -399,6 +399,12 @@ func (e *tusEdge) respond(ctx *fasthttp.RequestCtx, r *http.Request, w *tusWrite
 	if r.Method != http.MethodHead && len(body) > 0 {
 		resp.SetBody(body)
 	}
+	if status >= 400 && ctx.Request.Header.ContentLength() != 0 {
+		// A refused chunk (409, 460, 413) may be mostly unsent: read on
+		// for a while, as for a refused POST /upload, so that closing the
+		// connection does not reset it before Nginx has the answer.
+		linger(ctx)
+	}
 }
 
 // tusWriter is the bridge's http.ResponseWriter: it buffers the answer and

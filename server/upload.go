@@ -71,8 +71,14 @@ func (s *Server) handleUpload(ctx *fasthttp.RequestCtx) {
 // destroy the error response before the client reads it; so, like Nginx's
 // lingering close, a bounded amount of the rest is read and dropped first.
 func (s *Server) refuseUpload(ctx *fasthttp.RequestCtx, err error) {
-	ctx.SetConnectionClose()
 	s.fail(ctx, err)
+	linger(ctx)
+}
+
+// linger reads and drops a bounded amount of a refused request's unread
+// body, and closes the connection after the answer (see refuseUpload).
+func linger(ctx *fasthttp.RequestCtx) {
+	ctx.SetConnectionClose()
 	body := ctx.RequestBodyStream()
 	if body == nil {
 		return
