@@ -85,8 +85,8 @@ func TestStackConfigs(t *testing.T) {
 				}
 			}
 			several := strings.Count(site, "    server ") > 1
-			if hashed := strings.Contains(site, "hash $request_uri consistent;"); hashed != several {
-				t.Errorf("consistent hash on $request_uri: %v, with several sidecars: %v", hashed, several)
+			if hashed := strings.Contains(site, "hash $pictor_upstream_key consistent;"); hashed != several {
+				t.Errorf("consistent hash on $pictor_upstream_key ($request_uri but one key for /files/): %v, with several sidecars: %v", hashed, several)
 			}
 		})
 	}

@@ -414,3 +414,41 @@ func TestStackTusExpiry(t *testing.T) {
 	}
 }
 
+
+// With several sidecars, each with its own disk, every request of a
+// resumable upload reaches the sidecar that holds its parts: Nginx hashes
+// all of /files/ to one, while variants still spread by URI.
+func TestStackTusSeveralSidecars(t *testing.T) {
+	needStack(t)
+	a, b := start(t), start(t)
+	front := startNginx(t, "--no-files", "--upstream", strings.TrimPrefix(a.base, "http://"),
+		"--upstream", strings.TrimPrefix(b.base, "http://"))
+	img := []byte(readFile(t, "../testdata/sample.jpg"))
+	in := *a
+	in.t, in.base = t, front.base
+	tus := func(method, path string, body []byte, hdr ...string) result {
+		req, _ := http.NewRequest(method, front.base+path, bytes.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+token)
+		req.Header.Set("Tus-Resumable", "1.0.0")
+		for _, kv := range hdr {
+			k, v, _ := strings.Cut(kv, ": ")
+			req.Header.Set(k, v)
+		}
+		return in.do(req)
+	}
+	for n := range 4 {
+		loc := tus("POST", "/files/", nil, "Upload-Length: "+strconv.Itoa(len(img))).header.Get("Location")
+		var last result
+		for off := 0; off < len(img); off += 10_000 {
+			end := min(off+10_000, len(img))
+			last = tus("PATCH", loc, img[off:end], "Upload-Offset: "+strconv.Itoa(off), "Content-Type: application/offset+octet-stream")
+			if last.status != 204 {
+				t.Fatalf("upload %d, PATCH at %d through Nginx with two sidecars: %d %s", n, off, last.status, last.body)
+			}
+		}
+		if last.header.Get("Pictor-Key") == "" {
+			t.Fatalf("upload %d: no Pictor-Key", n)
+		}
+		tus("DELETE", loc, nil)
+	}
+}
