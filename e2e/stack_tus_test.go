@@ -414,7 +414,6 @@ func TestStackTusExpiry(t *testing.T) {
 	}
 }
 
-
 // With several sidecars, each with its own disk, every request of a
 // resumable upload reaches the sidecar that holds its parts: Nginx hashes
 // all of /files/ to one, while variants still spread by URI.
