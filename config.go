@@ -323,3 +323,15 @@ func requiredFor(backend *string, want string, p *string) func() error {
 		return nil
 	}
 }
+
+// corsOrigins checks each origin the way the server will use it.
+func corsOrigins(p *[]string) func() error {
+	return func() error {
+		for _, o := range *p {
+			if err := server.ValidOrigin(o); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/pictorhq/pictor/cache"
@@ -104,6 +105,11 @@ func New(cfg Config) (_ *App, err error) {
 	a.register(prometheus.NewCounterFunc(prometheus.CounterOpts{
 		Name: "pictor_decodes_total", Help: "Originals decoded by the pipeline.",
 	}, func() float64 { return float64(a.proc.Decodes()) }))
+	if cfg.Server.TusDir == "" {
+		// Parts of resumable uploads stay beside the data they become, on
+		// the local disk whichever store keeps the originals.
+		cfg.Server.TusDir = filepath.Join(cfg.Store.Dir, "tus")
+	}
 	a.srv, err = server.New(cfg.Server, server.Deps{
 		Originals: a.store, Processor: a.proc, Parser: parser, Signer: a.signer,
 		Variants: variants, Purger: purger, Workers: pool,
@@ -112,6 +118,7 @@ func New(cfg Config) (_ *App, err error) {
 	if err != nil {
 		return nil, err
 	}
+	a.onClose(a.srv.Close)
 	return a, nil
 }
 
