@@ -75,7 +75,7 @@ func (p *Processor) variants(ctx context.Context, key string, src []byte, reqs [
 		if err := p.boxToDecode(j); err != nil {
 			return nil, err
 		}
-		if err := j.run(p.variant); err != nil {
+		if err := p.runVariant(j); err != nil {
 			return nil, err
 		}
 		return []Result{j.result()}, nil
@@ -103,6 +103,20 @@ func (p *Processor) variants(ctx context.Context, key string, src []byte, reqs [
 	res := make([]Result, len(jobs))
 	for _, i := range order {
 		j := jobs[i]
+		if j.frames > 1 {
+			// A decode of every frame: each variant takes its frames
+			// from it, with no resize to share.
+			j.img = base.Ref()
+			err := p.runVariant(j)
+			if err == nil {
+				res[i] = j.result()
+			}
+			j.img.Close()
+			if err != nil {
+				return nil, err
+			}
+			continue
+		}
 		from := base
 		if !j.geo.region {
 			for _, im := range resized {
@@ -143,8 +157,8 @@ func (p *Processor) variants(ctx context.Context, key string, src []byte, reqs [
 // a Lanczos3 kernel half as wide. Only whole factors, and never below what
 // j's own decode would give.
 func (p *Processor) boxToDecode(j *job) error {
-	if j.geo.region {
-		return nil // the region is in source pixels
+	if j.geo.region || j.frames > 1 {
+		return nil // the region is in source pixels; frames are not shrunk
 	}
 	needW, needH := loadedSize(j.hdr, j.shrink)
 	w, h := j.img.Width(), j.img.Height()
@@ -190,6 +204,13 @@ func (p *Processor) decodeOnce(ctx context.Context, key string, src []byte, reqs
 		}
 		jobs[i] = j
 		shrink = min(shrink, j.shrink)
+	}
+	page, all := framesToDecode(jobs)
+	if page > 0 || all {
+		// The cache holds first frames: this decode is neither served
+		// from it nor kept in it.
+		release()
+		caching = false
 	}
 	needW, needH := loadedSize(hdr, shrink)
 	// A decode is kept for later variants only when it fits the cache and
@@ -238,10 +259,13 @@ func (p *Processor) decodeOnce(ctx context.Context, key string, src []byte, reqs
 	}
 
 	p.decodes.Add(1)
-	j := &job{ctx: ctx, src: src, hdr: hdr, shrink: shrink, borrow: borrow}
+	j := &job{ctx: ctx, src: src, hdr: hdr, shrink: shrink, borrow: borrow, page: page, animated: all}
 	if err := j.run([]Step{p.load, p.orient, p.toSRGB}); err != nil {
 		j.img.Close()
 		return nil, nil, false, err
+	}
+	for _, r := range jobs {
+		r.frames, r.anim = j.frames, j.anim
 	}
 	if !keep && len(reqs) == 1 {
 		// Nothing will reuse the pixels: leave the pipeline lazy, so the
@@ -257,6 +281,19 @@ func (p *Processor) decodeOnce(ctx context.Context, key string, src []byte, reqs
 		p.decoded.Put(key, &Decoded{img: mem.Ref(), hdr: hdr})
 	}
 	return mem, jobs, false, nil
+}
+
+// framesToDecode is what one decode must hold to serve jobs: the frame
+// page alone, or every frame (all) when one job animates or two want
+// different frames.
+func framesToDecode(jobs []*job) (page int, all bool) {
+	for i, j := range jobs {
+		if j.animated || (i > 0 && j.page != page) {
+			return 0, true
+		}
+		page = j.page
+	}
+	return page, false
 }
 
 // decodedBytes is the memory a decode of w×h pixels takes once in sRGB:

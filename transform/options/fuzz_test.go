@@ -9,7 +9,7 @@ import (
 
 // canonicalOrder is the fixed order of names in the canonical form
 // (docs/options.md); t_ never appears, presets are expanded.
-var canonicalOrder = []string{"w", "h", "c", "g", "x", "y", "dpr", "f", "q", "b", "e", "exp", "kid", "s"}
+var canonicalOrder = []string{"w", "h", "c", "g", "x", "y", "dpr", "f", "pg", "q", "b", "e", "exp", "kid", "s"}
 
 // FuzzParse checks the option grammar on arbitrary input:
 //   - errors are ErrEmpty or an *Error with a reason, naming a known
