@@ -86,3 +86,55 @@ func Decode(b []byte) (Decoded, error) {
 	}
 	return d, nil
 }
+
+// Movie is an animation like a short video clip turned GIF: n frames of
+// w×h, a diagonal colour ramp that scrolls a few pixels a frame under a
+// dark disc that moves across it, so that every frame differs from the
+// last nearly everywhere. 4 centiseconds a frame (25 a second), looping
+// forever. It is what the bench's animated scenario resizes.
+func Movie(n, w, h int) []byte {
+	pal := make(color.Palette, 256)
+	for i := range 255 {
+		// A hue ramp: red → green → blue → red in 255 steps.
+		r, g, b := ramp(i), ramp(i+85), ramp(i+170)
+		pal[i] = color.RGBA{r, g, b, 0xff}
+	}
+	const disc = 255
+	pal[disc] = color.RGBA{0x20, 0x20, 0x20, 0xff}
+	g := &gif.GIF{}
+	rad := max(min(w, h)/6, 1)
+	for i := range n {
+		im := image.NewPaletted(image.Rect(0, 0, w, h), pal)
+		cx, cy := (i*7)%max(w, 1), h/2+(h/4)*((i/10)%2*2-1)
+		for y := range h {
+			row := im.Pix[y*im.Stride : y*im.Stride+w]
+			for x := range row {
+				if dx, dy := x-cx, y-cy; dx*dx+dy*dy <= rad*rad {
+					row[x] = disc
+					continue
+				}
+				row[x] = uint8((x + y/2 + 3*i) % 255)
+			}
+		}
+		g.Image = append(g.Image, im)
+		g.Delay = append(g.Delay, 4)
+	}
+	var b bytes.Buffer
+	if err := gif.EncodeAll(&b, g); err != nil {
+		panic(err)
+	}
+	return b.Bytes()
+}
+
+// ramp is one channel of Movie's hue ramp at step i (mod 255): up over a
+// third, down over the next, off for the last.
+func ramp(i int) uint8 {
+	i %= 255
+	switch {
+	case i < 85:
+		return uint8(i * 3)
+	case i < 170:
+		return uint8((170 - i) * 3)
+	}
+	return 0
+}
