@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"image"
+	"image/color"
 	"image/png"
 	"os"
 	"path/filepath"
@@ -290,4 +291,71 @@ func TestVariantsAnimated(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestRollResizeBleed bounds what resizing the stacked frames in one pass
+// costs against resizing each frame alone: the same pixels but for the
+// rows within reach of the Lanczos3 kernel at a frame boundary.
+func TestRollResizeBleed(t *testing.T) {
+	p := newProcessor(t)
+	gif := animGIF(t) // 120×80 frames
+	o := parse(t, "w_50")
+	res, err := p.Process(context.Background(), gif, Request{Options: o, Output: Negotiate(o, format.GIF, nil, false)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := readAnim(t, res.Body)
+
+	// The reference: each frame resized on its own.
+	im, err := vips.Load(gif, vips.LoadOptions{Pages: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer im.Close()
+	frames, err := im.SplitFrames(80)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer vips.CloseAll(frames)
+	for i, f := range frames {
+		r, err := f.Resize(50.0/120, 33.0/80) // 50×33: w_50 of 120×80
+		if err != nil {
+			t.Fatal(err)
+		}
+		frames[i] = r
+		f.Close()
+	}
+	joined, err := vips.JoinFrames(frames)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer joined.Close()
+	a := vips.Animation{PageHeight: 33}
+	b, err := joined.Save(vips.SaveOptions{Format: format.GIF, Animation: &a})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := readAnim(t, b)
+	if got.height != 33 || got.frames != animFrames {
+		t.Fatalf("output %d frames of height %d, want %d of 33", got.frames, got.height, animFrames)
+	}
+	const reach = 3 // output rows the kernel reaches past a boundary
+	for i := range animFrames {
+		for y := reach; y < 33-reach; y++ {
+			for x := 0; x < 50; x++ {
+				g := color.RGBAModel.Convert(got.stack.At(x, i*33+y)).(color.RGBA)
+				w := color.RGBAModel.Convert(want.stack.At(x, i*33+y)).(color.RGBA)
+				if d := max(absDiff(g.R, w.R), absDiff(g.G, w.G), absDiff(g.B, w.B)); d > 24 {
+					t.Fatalf("frame %d (%d, %d): %v, each frame alone gives %v", i, x, y, g, w)
+				}
+			}
+		}
+	}
+}
+
+func absDiff(a, b uint8) int {
+	if a > b {
+		return int(a - b)
+	}
+	return int(b - a)
 }
