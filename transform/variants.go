@@ -259,7 +259,8 @@ func (p *Processor) decodeOnce(ctx context.Context, key string, src []byte, reqs
 	}
 
 	p.decodes.Add(1)
-	j := &job{ctx: ctx, src: src, hdr: hdr, shrink: shrink, borrow: borrow, page: page, animated: all}
+	j := &job{ctx: ctx, src: src, hdr: hdr, shrink: shrink, borrow: borrow, page: page, animated: all,
+		rollOnly: len(jobs) == 1 && jobs[0].rollOnly}
 	if err := j.run([]Step{p.load, p.orient, p.toSRGB}); err != nil {
 		j.img.Close()
 		return nil, nil, false, err
