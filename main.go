@@ -30,6 +30,7 @@ import (
 	"github.com/pictorhq/pictor/internal/logbuf"
 	"github.com/pictorhq/pictor/server"
 	"github.com/pictorhq/pictor/store"
+	"github.com/pictorhq/pictor/transform"
 	"github.com/pictorhq/pictor/transform/device"
 	"github.com/pictorhq/pictor/transform/options"
 	"github.com/pictorhq/pictor/transform/sign"
@@ -58,6 +59,7 @@ func settings(c *config) []setting {
 		{"max-upload-bytes", "PICTOR_MAX_UPLOAD_BYTES", "50MiB", "largest upload", bytesVar(&c.app.Server.MaxUploadBytes), atLeast(&c.app.Server.MaxUploadBytes, 1)},
 		{"max-pixels", "PICTOR_MAX_PIXELS", "50MP", "largest source image, width × height, checked from the header", pixelsVar(&c.app.Transform.MaxPixels), atLeast(&c.app.Transform.MaxPixels, 1)},
 		{"max-dimension", "PICTOR_MAX_DIMENSION", "8192", "largest w_, h_ and output side in pixels", intVar(&c.app.Options.MaxDimension, &c.app.Transform.MaxDimension), atLeast(&c.app.Options.MaxDimension, 1)},
+		{"max-frames", "PICTOR_MAX_FRAMES", "200", "most frames of an animated GIF or WebP, checked from the header (at most 4096)", intVar(&c.app.Transform.MaxFrames), within(&c.app.Transform.MaxFrames, 1, transform.FramesCeiling)},
 		{"timeout", "PICTOR_TIMEOUT", "10s", "per-request deadline; past it the answer is 503", durationVar(&c.app.Server.Timeout), positive(&c.app.Server.Timeout)},
 		{"drain-timeout", "PICTOR_DRAIN_TIMEOUT", "15s", "graceful drain on SIGTERM; keep it below Supervisor's stopwaitsecs", durationVar(&c.app.Server.DrainTimeout), positive(&c.app.Server.DrainTimeout)},
 		{"memory-cache-bytes", "PICTOR_MEMORY_CACHE_BYTES", "512MiB", "memory tier budget for finished variants; 0 disables it", bytesVar(&c.app.Memory.MaxBytes), nil},

@@ -36,6 +36,10 @@ const (
 	// orders of magnitude apart on any machine.
 	floodLatency = 100 * time.Millisecond
 	floodRSS     = 10 << 20
+	// framesLatency bounds the refusal of an animation over the frame
+	// limit (issue 17): libvips counts a GIF's frames by walking its
+	// blocks, without decoding any, in about 3 ms for 20,000 frames.
+	framesLatency = 50 * time.Millisecond
 	// floodRounds uploads each flood this many times, so that a per-request
 	// leak adds up to something RSS can see.
 	floodRounds = 5
@@ -68,6 +72,11 @@ var (
 // metadata through would most likely do it.
 var payloadVariants = []string{"w_64,f_jpeg", "w_64,f_webp", "f_png", "w_48,f_avif", "w_32,f_gif", "w_64"}
 
+// animVariants are made of animations: every frame resized, cropped and
+// re-encoded in both animated formats, one frame picked, and the first
+// frame as a still.
+var animVariants = []string{"w_64", "w_64,f_webp", "w_32,h_32,c_fill,f_gif", "w_48,pg_2,f_png", "w_64,f_jpeg"}
+
 // hostileFile is one upload of the sweep.
 type hostileFile struct {
 	name  string
@@ -80,6 +89,9 @@ type hostileFile struct {
 	// they get every output format, and must show the markers themselves
 	// (so that a scan of their variants that finds nothing means something).
 	payload bool
+	// frames, for an animation, is how many frames it has: it gets
+	// animVariants, whose animated outputs must keep them all.
+	frames int
 }
 
 // sweep runs hostile files through one pictor process and keeps the score.
@@ -232,6 +244,9 @@ func (s *sweep) run(f hostileFile) {
 		vs = payloadVariants
 		s.checkOriginal(f, u.Key)
 	}
+	if f.frames > 1 {
+		vs = animVariants
+	}
 	for _, opts := range vs {
 		what := f.name + " " + opts
 		v := s.timed(what, func() result { return s.in.get(s.in.signed(opts, u.Key)) })
@@ -254,6 +269,8 @@ func (s *sweep) run(f hostileFile) {
 			s.t.Errorf("%s: libvips finds EXIF in the variant: %v", what, h.EXIF)
 		case h.Format.ContentType() != v.header.Get("Content-Type"):
 			s.t.Errorf("%s: %s bytes sent as %s", what, h.Format, v.header.Get("Content-Type"))
+		case f.frames > 1 && (h.Format == format.GIF || h.Format == format.WebP) && !strings.Contains(opts, "pg_") && h.Pages != f.frames:
+			s.t.Errorf("%s: %d frames, want the source's %d", what, h.Pages, f.frames)
 		}
 	}
 }
@@ -391,6 +408,8 @@ func (s *sweep) floods() {
 		{name: "flood-vp8l-16383x16383.webp", body: webpFile(vp8lChunk(16383, 16383))},
 		{name: "flood-vp8x-16383x16383.webp", body: webpFile(vp8xChunk(16383, 16383, 0), vp8lChunk(16383, 16383))},
 		{name: "flood-vp8x-max-canvas.webp", body: webpFile(vp8xChunk(1<<24, 1<<24, 0), vp8lChunk(16383, 16383))},
+		{name: "frames-20000.gif", body: genGIF(t, 20000, 1)},
+		{name: "frames-1000.webp", body: animatedWebP(t, genGIF(t, 1000, 1))},
 	}
 	peakReset := os.WriteFile(fmt.Sprintf("/proc/%d/clear_refs", pid), []byte("5"), 0) == nil
 	rss0, hwm0 := procMemory(t, pid)
@@ -410,8 +429,11 @@ func (s *sweep) floods() {
 			// itself accepts, so it is refused as undecodable; the others
 			// have valid headers and must meet the pixel limit.
 			wantMsg := "transform: source over the pixel limit"
-			if strings.Contains(f.name, "max-canvas") {
+			switch {
+			case strings.Contains(f.name, "max-canvas"):
 				wantMsg = ""
+			case strings.HasPrefix(f.name, "frames-"):
+				wantMsg = "transform: animation over the frame limit"
 			}
 			if r.status != 422 || !strings.Contains(string(r.body), wantMsg) {
 				t.Errorf("flood %s: %d %s, want 422 %s", f.name, r.status, r.body, wantMsg)
@@ -422,8 +444,13 @@ func (s *sweep) floods() {
 	// a busy CI machine may stall one or two.
 	for i, f := range floods {
 		slices.Sort(took[i])
-		if med := took[i][len(took[i])/2]; med > floodLatency {
-			t.Errorf("flood %s: refused after %v (median of %d), want under %v: from the header alone", f.name, med, floodRounds, floodLatency)
+		limit := floodLatency
+		if strings.HasPrefix(f.name, "frames-") {
+			limit = framesLatency
+		}
+		t.Logf("flood %s (%d bytes): refused in %v (median of %d)", f.name, len(f.body), took[i][len(took[i])/2], floodRounds)
+		if med := took[i][len(took[i])/2]; med > limit {
+			t.Errorf("flood %s: refused after %v (median of %d), want under %v: from the header alone", f.name, med, floodRounds, limit)
 		}
 	}
 	rss1, hwm1 := procMemory(t, pid)
@@ -509,8 +536,12 @@ func generated(t *testing.T) []hostileFile {
 		{name: "generated.jpg", group: "valid", body: jpegBytes, expect: 2},
 		{name: "generated.webp", group: "valid", body: webpBytes, expect: 2},
 		{name: "generated.avif", group: "valid", body: vipsConvert(t, pngBytes, format.AVIF), expect: 2},
-		{name: "animated.gif", group: "valid", body: genGIF(t, 3, 24), expect: 2},
-		{name: "frames-10000.gif", group: "frames", body: genGIF(t, 10000, 1)},
+		{name: "animated.gif", group: "valid", body: genGIF(t, 3, 24), expect: 2, frames: 3},
+		{name: "animated.webp", group: "valid", body: animatedWebP(t, genGIF(t, 4, 24)), expect: 2, frames: 4},
+		{name: "frames-200.gif", group: "frames", body: genGIF(t, 200, 8), expect: 2, frames: 200},
+		{name: "frames-201.gif", group: "frames", body: genGIF(t, 201, 1), expect: 422},
+		{name: "frames-10000.gif", group: "frames", body: genGIF(t, 10000, 1), expect: 422},
+		{name: "frames-300.webp", group: "frames", body: animatedWebP(t, genGIF(t, 300, 1)), expect: 422},
 
 		{name: "exif-gps-script.jpg", group: "payload", payload: true, expect: 2,
 			body: jpegWithSegments(jpegBytes, app1(append([]byte("Exif\x00\x00"), tiff...)), app1(xmpPacket()))},
@@ -772,6 +803,23 @@ func vipsConvert(t *testing.T, src []byte, f format.Format) []byte {
 	}
 	defer im.Close()
 	b, err := im.Save(vips.SaveOptions{Format: f})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// animatedWebP converts an animated GIF to an animated WebP through
+// libvips, every frame kept.
+func animatedWebP(t *testing.T, gif []byte) []byte {
+	t.Helper()
+	im, err := vips.Load(gif, vips.LoadOptions{Pages: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer im.Close()
+	a := im.Animation()
+	b, err := im.Save(vips.SaveOptions{Format: format.WebP, Animation: &a})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -306,12 +306,20 @@ fi
 # targets.
 peer_jpeg=ukui-firstgeneration-3640x2400.jpg
 peer_png=photo-3700x2400.png
+# The animated scenario (issue 17): distinct copies of a 100-frame
+# 480x270 GIF the harness generates (a scrolling colour ramp under a moving
+# disc, 25 frames a second), each to a 200 px wide animated WebP; imgproxy
+# runs with IMGPROXY_MAX_ANIMATION_FRAMES=200, Pictor's PICTOR_MAX_FRAMES
+# default, so both keep every frame. Reported beside the others, with no
+# target ratio.
+anim_spec="distinct:name=imgproxy-anim-webp,file=generated/anim-100f-480x270.gif,out=webp,width=200,copies=$((peer_secs * 4)),targets=pictor-defaults+imgproxy,conns=4,duration=${peer_secs}s,quality=80"
 if [ -z "${BENCH_SCENARIOS:-}" ] && [ "$imgproxy" != 0 ]; then
   both="targets=pictor-defaults+imgproxy,conns=4,duration=${peer_secs}s,quality=80,max-rss-ratio=0.8"
   specs+=(
     "distinct:name=imgproxy-jpeg,file=$peer_jpeg,width=400,copies=$((peer_secs * 40)),min-ratio=1.15,$both"
     "distinct:name=imgproxy-png-webp,file=$peer_png,out=webp,width=400,copies=$((peer_secs * 15)),min-ratio=1.10,$both"
     "widths:name=imgproxy-widths,file=$peer_jpeg,widths=300-899,min-ratio=3,$both"
+    "$anim_spec"
   )
 fi
 if [ -n "$imgproxy_bin" ] && [[ " ${specs[*]} " == *pictor-defaults* ]]; then
@@ -336,7 +344,7 @@ if [ -n "$imgproxy_bin" ] && [[ " ${specs[*]} " == *pictor-defaults* ]]; then
   args+=(--target "pictor-defaults=http://127.0.0.1:$defaults_port"
     --pid "pictor-defaults=$defaults_pid" --procs pictor-defaults=pictor-defaults
     --imgproxy "$imgproxy_bin"
-    --note "imgproxy scenarios: pictor-defaults is a second sidecar, \`bin/pictor serve\` on TCP with every \`PICTOR_\` setting at its default (memory, disk and decoded-original tiers included) but the listeners, data directory and secrets, and supervisord's \`MALLOC_ARENA_MAX=2 MALLOC_MMAP_THRESHOLD_=1048576\`; imgproxy $("$imgproxy_bin" version 2>/dev/null) is started by the harness with \`IMGPROXY_LOCAL_FILESYSTEM_ROOT\` at the corpus, unsigned URLs (\`/insecure/rs:fit:W:0/q:80/plain/local:///FILE@EXT\`), \`IMGPROXY_QUALITY=80\`, no ETag or Last-Modified, \`MALLOC_ARENA_MAX=2\` (its Docker image's) and its default workers, 2 × GOMAXPROCS = $((2 * $(nproc))). Both are reached directly on loopback TCP, one after the other, with the same requests in the same order; each request of a distinct run is an original neither has seen (a copy of the photo with its own JPEG comment or PNG tEXt chunk, uploaded to Pictor, written under the corpus directory for imgproxy)."
+    --note "imgproxy scenarios: pictor-defaults is a second sidecar, \`bin/pictor serve\` on TCP with every \`PICTOR_\` setting at its default (memory, disk and decoded-original tiers included) but the listeners, data directory and secrets, and supervisord's \`MALLOC_ARENA_MAX=2 MALLOC_MMAP_THRESHOLD_=1048576\`; imgproxy $("$imgproxy_bin" version 2>/dev/null) is started by the harness with \`IMGPROXY_LOCAL_FILESYSTEM_ROOT\` at the corpus, unsigned URLs (\`/insecure/rs:fit:W:0/q:80/plain/local:///FILE@EXT\`), \`IMGPROXY_QUALITY=80\`, \`IMGPROXY_MAX_ANIMATION_FRAMES=200\` (Pictor's frame limit, for the animated scenario), no ETag or Last-Modified, \`MALLOC_ARENA_MAX=2\` (its Docker image's) and its default workers, 2 × GOMAXPROCS = $((2 * $(nproc))). Both are reached directly on loopback TCP, one after the other, with the same requests in the same order; each request of a distinct run is an original neither has seen (a copy of the photo with its own JPEG comment or PNG tEXt chunk, uploaded to Pictor, written under the corpus directory for imgproxy)."
   )
 fi
 for s in "${specs[@]}"; do args+=(--scenario "$s"); done

@@ -77,6 +77,10 @@ func classify(err error) httpError {
 		return httpError{fasthttp.StatusUnsupportedMediaType, "not an allowed image type (JPEG, PNG, WebP, GIF, AVIF)"}
 	case errors.Is(err, transform.ErrTooManyPixels), errors.As(err, &big):
 		return httpError{fasthttp.StatusUnprocessableEntity, err.Error()}
+	case errors.Is(err, transform.ErrTooManyFrames):
+		return httpError{fasthttp.StatusUnprocessableEntity, err.Error()}
+	case errors.Is(err, transform.ErrPage):
+		return httpError{fasthttp.StatusBadRequest, err.Error()}
 	case errors.As(err, &de), errors.Is(err, transform.ErrFormatMismatch):
 		return httpError{fasthttp.StatusUnprocessableEntity, "image does not decode"}
 	case errors.Is(err, workers.ErrQueueFull):

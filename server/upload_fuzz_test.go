@@ -19,6 +19,7 @@ import (
 	"github.com/pictorhq/pictor/app"
 	"github.com/pictorhq/pictor/server"
 	"github.com/pictorhq/pictor/store"
+	"github.com/pictorhq/pictor/transform"
 	"github.com/pictorhq/pictor/transform/format"
 	"github.com/pictorhq/pictor/transform/vips"
 	"github.com/pictorhq/pictor/transform/workers"
@@ -248,7 +249,13 @@ func expectedStatuses(r uploadRequest, part []byte, perr error) []int {
 		return []int{fasthttp.StatusUnsupportedMediaType}
 	}
 	h, err := vips.Probe(part)
-	if err != nil || h.Width < 1 || h.Height < 1 || h.Format != f || int64(h.Width)*int64(h.Height) > fuzzMaxPixels {
+	// An animation's frames all count, and there may be only so many.
+	frames := int64(1)
+	if h.Format == format.GIF || h.Format == format.WebP {
+		frames = int64(max(h.Pages, 1))
+	}
+	if err != nil || h.Width < 1 || h.Height < 1 || h.Format != f ||
+		frames > int64(transform.DefaultConfig().MaxFrames) || int64(h.Width)*int64(h.Height)*frames > fuzzMaxPixels {
 		return []int{fasthttp.StatusUnprocessableEntity}
 	}
 	return []int{fasthttp.StatusCreated, fasthttp.StatusOK}

@@ -17,10 +17,20 @@ type Config struct {
 	// MaxOutputPixels caps width × height of the output. Default 50 MP: an
 	// output larger than any accepted source is never a useful web image.
 	MaxOutputPixels int64
+	// MaxFrames is the most frames an animated GIF or WebP may hold
+	// (PICTOR_MAX_FRAMES), checked from the header; MaxPixels then counts
+	// the pixels of every frame. Default 200, about eight seconds at 25
+	// frames a second; at most 4096, the most libvips' GIF loader reads.
+	MaxFrames int
 	// Progressive makes JPEG output progressive. Default false: it costs
 	// about a fifth more encode CPU for thumbnails that load at once anyway.
 	Progressive bool
 }
+
+// FramesCeiling is the ceiling on Config.MaxFrames: libvips 8.14's GIF loader
+// stops counting at 4096 frames (it warns "Excessive number of frames" and
+// reports 4097), so a larger limit could not be told from the header.
+const FramesCeiling = 4096
 
 // DefaultConfig returns the defaults documented on Config.
 func DefaultConfig() Config {
@@ -28,6 +38,7 @@ func DefaultConfig() Config {
 		MaxPixels:       50_000_000,
 		MaxDimension:    8192,
 		MaxOutputPixels: 50_000_000,
+		MaxFrames:       200,
 	}
 }
 
@@ -40,6 +51,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("transform: MaxDimension = %d, want >= 1", c.MaxDimension)
 	case c.MaxOutputPixels < 1:
 		return fmt.Errorf("transform: MaxOutputPixels = %d, want >= 1", c.MaxOutputPixels)
+	case c.MaxFrames < 1 || c.MaxFrames > FramesCeiling:
+		return fmt.Errorf("transform: MaxFrames = %d, want 1..%d", c.MaxFrames, FramesCeiling)
 	}
 	return nil
 }

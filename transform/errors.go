@@ -9,6 +9,11 @@ var (
 	// ErrTooManyPixels: the source is over the pixel limit, judged from its
 	// header before any pixel is decoded.
 	ErrTooManyPixels = errors.New("transform: source over the pixel limit")
+	// ErrTooManyFrames: an animation has more frames than the limit, judged
+	// from its header before any frame is decoded.
+	ErrTooManyFrames = errors.New("transform: animation over the frame limit")
+	// ErrPage: pg_ names a frame the image does not have.
+	ErrPage = errors.New("transform: frame outside the image")
 	// ErrOutputTooLarge: the requested output is over the dimension or pixel
 	// limit.
 	ErrOutputTooLarge = errors.New("transform: requested output over the size limit")

@@ -38,7 +38,10 @@ const (
 //   - for a decode held in memory rather than streamed, the whole image
 //     at its own bit depth besides;
 //   - a reduced copy for the cache, twice (the resize and its copy);
-//   - every variant's output, a few times over.
+//   - every variant's output, a few times over;
+//   - for an animated output, the decode once a frame where the frames
+//     are held whole (a few frames' worth where a plain resize streams
+//     them), and the output's frames, which the encoder holds together.
 //
 // A decode the cache already holds costs nothing more.
 func (p *Processor) estimate(w *Work) int64 {
@@ -46,30 +49,43 @@ func (p *Processor) estimate(w *Work) int64 {
 	bands := int64(max(h.Bands, 1))
 	sample := int64(max(h.BandBytes, 1))
 	n := int64(baseBytes) + int64(len(w.src))
+	frames := int64(1)
+	if w.all {
+		frames = int64(animationFrames(h))
+	}
 	if !w.cached {
+		decode := int64(0)
 		full := int64(h.Width) * int64(h.Height)
 		if h.Interlaced {
 			if h.Format == format.JPEG {
-				n += full * min(bands, 4) * 2
+				decode += full * min(bands, 4) * 2
 			} else {
-				n += full * bands * sample
+				decode += full * bands * sample
 			}
 		}
 		lw, lh := int64(w.needW), int64(w.needH)
-		n += 2 * decodedBytes(h, w.needW, w.needH)
+		decode += 2 * decodedBytes(h, w.needW, w.needH)
 		if w.reduceW > 0 {
-			n += 2 * decodedBytes(h, w.reduceW, w.reduceH)
+			decode += 2 * decodedBytes(h, w.reduceW, w.reduceH)
 		}
 		if p.streamsDecode(w) {
-			n += lw * bands * sample * min(lh, streamLines)
+			decode += lw * bands * sample * min(lh, streamLines)
 		} else {
-			n += lw * lh * bands * sample
+			decode += lw * lh * bands * sample
+		}
+		if p.streamsDecode(w) && w.jobs[0].rollOnly {
+			n += decode * min(frames, 4)
+		} else {
+			n += decode * frames
 		}
 	}
 	for _, j := range w.jobs {
 		g := j.geo
 		ow, oh := int64(max(g.resizeW, g.boxW)), int64(max(g.resizeH, g.boxH))
 		n += ow * oh * 4 * outputCopies
+		if j.animated {
+			n += ow * oh * 4 * frames
+		}
 	}
 	return n
 }

@@ -13,6 +13,7 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/pictorhq/pictor/internal/animtest"
 	"github.com/pictorhq/pictor/transform/format"
 	"github.com/pictorhq/pictor/transform/vips"
 )
@@ -91,7 +92,7 @@ func TestEstimateChild(t *testing.T) {
 		}
 		// Warm the path (thread pools, codec tables), then start from a
 		// trimmed heap with the peak reset to the resident set.
-		if _, err := p.Variants(context.Background(), "", warm, reqs[:1]); err != nil {
+		if _, err := p.Variants(context.Background(), "", warm, []Request{{Options: parse(t, "w_16"), Output: reqs[0].Output}}); err != nil {
 			t.Fatal(err)
 		}
 		vips.ReleaseMemory()
@@ -153,6 +154,9 @@ func memFixtures(t *testing.T, dir string) []memCase {
 	write("alpha.png", 3000, 2000, 4, vips.SaveOptions{Format: format.PNG})
 	write("anim.gif", 1500, 1000, 3, vips.SaveOptions{Format: format.GIF})
 	copyFile(t, filepath.Join("testdata", "rgba16-3000.png"), filepath.Join(dir, "rgba16.png"))
+	if err := os.WriteFile(filepath.Join(dir, "movie.gif"), animtest.Movie(100, 480, 270), 0o600); err != nil {
+		t.Fatal(err)
+	}
 
 	cases := []memCase{
 		{"photo.jpg", []string{"w_400"}},
@@ -165,9 +169,15 @@ func memFixtures(t *testing.T, dir string) []memCase {
 		{"alpha.png", []string{"w_1000,f_webp"}},
 		{"alpha.png", []string{"w_400,h_400,c_fill,g_auto"}},
 		{"anim.gif", []string{"w_200"}},
+		{"movie.gif", []string{"w_200,f_webp"}},
+		{"movie.gif", []string{"w_320"}},
+		{"movie.gif", []string{"w_150,h_150,c_fill,e_blur:2"}},
+		{"movie.gif", []string{"w_200,pg_50"}},
 		{"rgba16.png", []string{"w_200,f_webp"}},
 		{"rgba16.png", []string{"w_1200", "w_200,f_webp"}},
 		{"rgba16.png", []string{"w_2000,e_blur:3"}},
+		{"alpha.png", []string{"w_1200,a_90,r_60,bo_8_ff0000,e_trim"}},
+		{"photo.jpg", []string{"w_900,h_900,c_pad,b_blur,e_pixelate:8"}},
 	}
 	for _, sub := range []string{"pngsuite", "exif-orientation"} {
 		src := filepath.Join("..", "testdata", "corpus", sub)

@@ -12,7 +12,7 @@ import (
 
 // PipelineVersion is part of every variant key. Bump it whenever a change
 // alters output bytes, so caches never serve the old rendering.
-const PipelineVersion = 3
+const PipelineVersion = 4
 
 // Output is what a request negotiated, before any pixel is decoded.
 type Output struct {
@@ -28,6 +28,10 @@ type Output struct {
 	Quality int
 	// saveData records whether q_auto was lowered, for the variant key.
 	saveData bool
+	// auto and webp record f_auto and whether Accept names WebP: an
+	// animation keeps its frames as WebP where accepted, else as GIF
+	// (animate), whatever still format Format names.
+	auto, webp bool
 }
 
 // Negotiate decides the output format and quality from the options, the
@@ -37,6 +41,7 @@ func Negotiate(o options.Options, src format.Format, accept []byte, saveData boo
 	switch {
 	case o.FormatAuto:
 		out.Vary = "Accept"
+		out.auto, out.webp = true, accepts(accept, "image/webp")
 		switch {
 		case accepts(accept, "image/avif"):
 			out.Format = format.AVIF
@@ -74,6 +79,24 @@ func (o Output) resolve(hasAlpha bool, qualityAuto bool) Output {
 	o.Format = format.JPEG
 	if hasAlpha {
 		o.Format = format.PNG
+	}
+	if qualityAuto {
+		o.Quality = quality(o.Format, true, o.saveData)
+	}
+	return o
+}
+
+// animate settles the output format of an animation of frames frames
+// (1 for a still or when pg_ picks one): f_auto keeps the frames, as WebP
+// where the client takes it, else as GIF. No other format animates in
+// libvips 8.14, AVIF included.
+func (o Output) animate(frames int, qualityAuto bool) Output {
+	if !o.auto || frames < 2 {
+		return o
+	}
+	o.Format = format.GIF
+	if o.webp {
+		o.Format = format.WebP
 	}
 	if qualityAuto {
 		o.Quality = quality(o.Format, true, o.saveData)
@@ -137,6 +160,11 @@ func VariantKey(o options.Options, original string, out Output) string {
 	b = strconv.AppendInt(b, int64(out.Quality), 10)
 	if out.saveData {
 		b = append(b, "|sd"...)
+	}
+	if out.auto && out.webp && out.Format != format.WebP {
+		// An animation comes out as WebP for this client, as GIF for one
+		// that names the same still format without WebP.
+		b = append(b, "|aw"...)
 	}
 	b = append(b, '|')
 	b = append(b, original...)

@@ -20,15 +20,15 @@ func TestNegotiate(t *testing.T) {
 	}{
 		{"source format by default", options.Options{}, format.PNG, chromeAccept, false, Output{Format: format.PNG}},
 		{"explicit format", options.Options{Format: format.WebP}, format.JPEG, "", false, Output{Format: format.WebP}},
-		{"auto prefers avif", options.Options{FormatAuto: true}, format.JPEG, chromeAccept, false, Output{Format: format.AVIF, Vary: "Accept"}},
-		{"auto takes webp", options.Options{FormatAuto: true}, format.JPEG, "image/webp,*/*", false, Output{Format: format.WebP, Vary: "Accept"}},
-		{"auto ignores q=0", options.Options{FormatAuto: true}, format.JPEG, "image/avif;q=0, image/webp", false, Output{Format: format.WebP, Vary: "Accept"}},
-		{"auto with q params", options.Options{FormatAuto: true}, format.JPEG, "image/avif; q=0.9", false, Output{Format: format.AVIF, Vary: "Accept"}},
-		{"wildcards do not count", options.Options{FormatAuto: true}, format.JPEG, "*/*", false, Output{Format: format.Unknown, Vary: "Accept"}},
+		{"auto prefers avif", options.Options{FormatAuto: true}, format.JPEG, chromeAccept, false, Output{Format: format.AVIF, Vary: "Accept", auto: true, webp: true}},
+		{"auto takes webp", options.Options{FormatAuto: true}, format.JPEG, "image/webp,*/*", false, Output{Format: format.WebP, Vary: "Accept", auto: true, webp: true}},
+		{"auto ignores q=0", options.Options{FormatAuto: true}, format.JPEG, "image/avif;q=0, image/webp", false, Output{Format: format.WebP, Vary: "Accept", auto: true, webp: true}},
+		{"auto with q params", options.Options{FormatAuto: true}, format.JPEG, "image/avif; q=0.9", false, Output{Format: format.AVIF, Vary: "Accept", auto: true}},
+		{"wildcards do not count", options.Options{FormatAuto: true}, format.JPEG, "*/*", false, Output{Format: format.Unknown, Vary: "Accept", auto: true}},
 		{"explicit quality", options.Options{Format: format.JPEG, Quality: 70}, format.JPEG, "", true, Output{Format: format.JPEG, Quality: 70}},
 		{"q_auto", options.Options{Format: format.JPEG, QualityAuto: true}, format.JPEG, "", false, Output{Format: format.JPEG, Quality: 80, Vary: "Save-Data"}},
 		{"q_auto with Save-Data", options.Options{Format: format.WebP, QualityAuto: true}, format.JPEG, "", true, Output{Format: format.WebP, Quality: 55, Vary: "Save-Data", saveData: true}},
-		{"f_auto and q_auto", options.Options{FormatAuto: true, QualityAuto: true}, format.JPEG, chromeAccept, true, Output{Format: format.AVIF, Quality: 40, Vary: "Accept, Save-Data", saveData: true}},
+		{"f_auto and q_auto", options.Options{FormatAuto: true, QualityAuto: true}, format.JPEG, chromeAccept, true, Output{Format: format.AVIF, Quality: 40, Vary: "Accept, Save-Data", saveData: true, auto: true, webp: true}},
 	}
 	for _, tt := range tests {
 		got := Negotiate(tt.o, tt.src, []byte(tt.accept), tt.saveData)
@@ -74,5 +74,35 @@ func TestVariantKey(t *testing.T) {
 		if got == k {
 			t.Errorf("a different %s gave the same variant key %s", what, k)
 		}
+	}
+}
+
+func TestAnimate(t *testing.T) {
+	tests := []struct {
+		name   string
+		o      options.Options
+		accept string
+		frames int
+		want   format.Format
+		q      int
+	}{
+		{"webp accepted", options.Options{FormatAuto: true}, chromeAccept, 10, format.WebP, 0},
+		{"avif only", options.Options{FormatAuto: true}, "image/avif", 10, format.GIF, 0},
+		{"nothing named", options.Options{FormatAuto: true}, "*/*", 10, format.GIF, 0},
+		{"a still keeps avif", options.Options{FormatAuto: true}, chromeAccept, 1, format.AVIF, 0},
+		{"explicit jpeg stays", options.Options{Format: format.JPEG}, chromeAccept, 10, format.JPEG, 0},
+		{"q_auto follows the format", options.Options{FormatAuto: true, QualityAuto: true}, chromeAccept, 10, format.WebP, 80},
+	}
+	for _, tt := range tests {
+		got := Negotiate(tt.o, format.GIF, []byte(tt.accept), false).animate(tt.frames, tt.o.QualityAuto)
+		if got.Format != tt.want || got.Quality != tt.q {
+			t.Errorf("%s: animate(%d) = %v q%d, want %v q%d", tt.name, tt.frames, got.Format, got.Quality, tt.want, tt.q)
+		}
+	}
+	// One still format, two clients: the animation differs, so must the key.
+	o := options.Options{FormatAuto: true}
+	a, b := Negotiate(o, format.GIF, []byte(chromeAccept), false), Negotiate(o, format.GIF, []byte("image/avif"), false)
+	if a.Format != b.Format || VariantKey(o, "k.gif", a) == VariantKey(o, "k.gif", b) {
+		t.Errorf("f_auto for AVIF with and without WebP: formats %v, %v and keys equal", a.Format, b.Format)
 	}
 }

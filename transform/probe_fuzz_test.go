@@ -57,7 +57,13 @@ func FuzzCheckHeader(f *testing.F) {
 			t.Fatalf("Probe = %+v, %v but ProbeFile = %+v, %v", h, err, hf, ferr)
 		}
 		var de *DecodeError
-		pixels := int64(want.Width) * int64(want.Height)
+		// An animation counts every frame, and may have only so many.
+		frames := int64(1)
+		if want.Format == format.GIF || want.Format == format.WebP {
+			frames = int64(max(want.Pages, 1))
+		}
+		pixels := int64(want.Width) * int64(want.Height) * frames
+		refusal := ErrTooManyPixels
 		switch {
 		case werr != nil:
 			if !errors.As(err, &de) {
@@ -69,9 +75,14 @@ func FuzzCheckHeader(f *testing.F) {
 				t.Fatalf("header %d×%d, Probe = %v, want a *DecodeError", want.Width, want.Height, err)
 			}
 			return
+		case frames > int64(cfg.MaxFrames):
+			refusal = ErrTooManyFrames
+			if !errors.Is(err, refusal) {
+				t.Fatalf("header of %d frames over the limit %d, Probe = %v, want %v", frames, cfg.MaxFrames, err, refusal)
+			}
 		case pixels > cfg.MaxPixels:
-			if !errors.Is(err, ErrTooManyPixels) {
-				t.Fatalf("header %d×%d over the limit %d, Probe = %v, want %v", want.Width, want.Height, cfg.MaxPixels, err, ErrTooManyPixels)
+			if !errors.Is(err, refusal) {
+				t.Fatalf("header %d×%d×%d frames over the limit %d, Probe = %v, want %v", want.Width, want.Height, frames, cfg.MaxPixels, err, refusal)
 			}
 		case err != nil:
 			t.Fatalf("header %d×%d within the limit %d, Probe = %v", want.Width, want.Height, cfg.MaxPixels, err)
@@ -81,12 +92,12 @@ func FuzzCheckHeader(f *testing.F) {
 		}
 
 		req := Request{Options: o, Output: Negotiate(o, format.PNG, nil, false)}
-		if errors.Is(err, ErrTooManyPixels) {
-			if _, perr := p.Process(context.Background(), src, req); !errors.Is(perr, ErrTooManyPixels) {
-				t.Fatalf("header %d×%d over the limit, Process = %v, want %v", want.Width, want.Height, perr, ErrTooManyPixels)
+		if errors.Is(err, refusal) {
+			if _, perr := p.Process(context.Background(), src, req); !errors.Is(perr, refusal) {
+				t.Fatalf("header %d×%d×%d over the limit, Process = %v, want %v", want.Width, want.Height, frames, perr, refusal)
 			}
-			if _, verr := p.Variants(context.Background(), "k", src, []Request{req}); !errors.Is(verr, ErrTooManyPixels) || p.Decodes() != 0 {
-				t.Fatalf("header %d×%d over the limit, Variants = %v after %d decodes, want %v and none", want.Width, want.Height, verr, p.Decodes(), ErrTooManyPixels)
+			if _, verr := p.Variants(context.Background(), "k", src, []Request{req}); !errors.Is(verr, refusal) || p.Decodes() != 0 {
+				t.Fatalf("header %d×%d×%d over the limit, Variants = %v after %d decodes, want %v and none", want.Width, want.Height, frames, verr, p.Decodes(), refusal)
 			}
 			return
 		}
@@ -125,6 +136,8 @@ func headerClass(err error) string {
 		return "ok"
 	case errors.Is(err, ErrTooManyPixels):
 		return "too many pixels"
+	case errors.Is(err, ErrTooManyFrames):
+		return "too many frames"
 	case errors.As(err, &de):
 		return "does not decode"
 	}

@@ -90,8 +90,13 @@ type Work struct {
 	// so it streams into a copy reduced to this size, which the cache
 	// keeps and every job starts from.
 	reduceW, reduceH int
-	borrow       bool
-	bytes        int64
+	// page is the frame to decode (0 the first); all: every frame is
+	// decoded, for an animated output. Either keeps the work away from
+	// the decoded-original cache, which holds first frames.
+	page   int
+	all    bool
+	borrow bool
+	bytes  int64
 }
 
 // Bytes is the most memory Run is expected to hold at once, erring high
@@ -131,7 +136,10 @@ func (p *Processor) Prepare(key string, src []byte, reqs []Request) (*Work, erro
 		w.shrink = min(w.shrink, j.shrink)
 	}
 	w.needW, w.needH = loadedSize(w.hdr, w.shrink)
-	w.cached = w.coveredBy(cachedW, cachedH)
+	if w.page, w.all = framesToDecode(w.jobs); w.page > 0 || w.all {
+		caching = false
+	}
+	w.cached = caching && w.coveredBy(cachedW, cachedH)
 	// A decode is kept for later variants only when it promises reuse:
 	// several variants at once, or an original decoded recently already. A
 	// stream of distinct originals then neither copies each decode into
@@ -203,7 +211,7 @@ func (p *Processor) Run(ctx context.Context, w *Work) ([]Result, error) {
 		if err := p.boxToDecode(j); err != nil {
 			return nil, err
 		}
-		if err := j.run(p.variant); err != nil {
+		if err := p.runVariant(j); err != nil {
 			return nil, err
 		}
 		return []Result{j.result()}, nil
@@ -230,6 +238,20 @@ func (p *Processor) Run(ctx context.Context, w *Work) ([]Result, error) {
 	res := make([]Result, len(jobs))
 	for _, i := range order {
 		j := jobs[i]
+		if j.frames > 1 {
+			// A decode of every frame: each variant takes its frames
+			// from it, with no resize to share.
+			j.img = base.Ref()
+			err := p.runVariant(j)
+			if err == nil {
+				res[i] = j.result()
+			}
+			j.img.Close()
+			if err != nil {
+				return nil, err
+			}
+			continue
+		}
 		from := base
 		// A region and a trim start from the source's own pixels.
 		shared := !j.geo.region && !j.req.Options.Trim
@@ -273,8 +295,8 @@ func (p *Processor) Run(ctx context.Context, w *Work) ([]Result, error) {
 // a Lanczos3 kernel half as wide. Only whole factors, and never below what
 // j's own decode would give.
 func (p *Processor) boxToDecode(j *job) error {
-	if j.geo.region {
-		return nil // the region is in source pixels
+	if j.geo.region || j.frames > 1 {
+		return nil // the region is in source pixels; frames are not shrunk
 	}
 	needW, needH := loadedSize(j.hdr, j.shrink)
 	w, h := j.img.Width(), j.img.Height()
@@ -291,7 +313,7 @@ func (p *Processor) boxToDecode(j *job) error {
 func (p *Processor) decodeOnce(ctx context.Context, w *Work) (_ *vips.Image, _ []*job, streamed bool, _ error) {
 	key, jobs, keep := w.key, w.jobs, w.keep
 	var cached *Decoded
-	if p.decoded != nil && key != "" {
+	if p.decoded != nil && key != "" && w.page == 0 && !w.all {
 		cached, _ = p.decoded.Get(key)
 	}
 	release := func() {
@@ -338,10 +360,14 @@ func (p *Processor) decodeOnce(ctx context.Context, w *Work) (_ *vips.Image, _ [
 	}
 
 	p.decodes.Add(1)
-	j := &job{ctx: ctx, src: w.src, hdr: w.hdr, shrink: w.shrink, borrow: w.borrow}
+	j := &job{ctx: ctx, src: w.src, hdr: w.hdr, shrink: w.shrink, borrow: w.borrow, page: w.page, animated: w.all,
+		rollOnly: len(jobs) == 1 && jobs[0].rollOnly}
 	if err := j.run([]Step{p.load, p.orient, p.toSRGB}); err != nil {
 		j.img.Close()
 		return nil, nil, false, err
+	}
+	for _, r := range jobs {
+		r.frames, r.anim = j.frames, j.anim
 	}
 	if !keep && len(jobs) == 1 {
 		// Nothing will reuse the pixels: leave the pipeline lazy, so the
@@ -364,6 +390,19 @@ func (p *Processor) decodeOnce(ctx context.Context, w *Work) (_ *vips.Image, _ [
 		p.decoded.Put(key, &Decoded{img: mem.Ref(), hdr: w.hdr})
 	}
 	return mem, jobs, false, nil
+}
+
+// framesToDecode is what one decode must hold to serve jobs: the frame
+// page alone, or every frame (all) when one job animates or two want
+// different frames.
+func framesToDecode(jobs []*job) (page int, all bool) {
+	for i, j := range jobs {
+		if j.animated || (i > 0 && j.page != page) {
+			return 0, true
+		}
+		page = j.page
+	}
+	return page, false
 }
 
 // decodedBytes is the memory a decode of w×h pixels takes once in sRGB:

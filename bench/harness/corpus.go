@@ -111,15 +111,21 @@ func canMakeUnique(f *File) bool {
 		return len(f.Data) > 4 && f.Data[0] == 0xff && f.Data[1] == 0xd8
 	case format.PNG:
 		return len(f.Data) > 12 && string(f.Data[len(f.Data)-8:len(f.Data)-4]) == "IEND"
+	case format.GIF:
+		return len(f.Data) > 6 && string(f.Data[:4]) == "GIF8" && f.Data[len(f.Data)-1] == gifTrailer
 	}
 	return false
 }
+
+// gifTrailer is the byte that ends a GIF (GIF89a specification, 27).
+const gifTrailer = 0x3b
 
 // uniqueBytes appends to dst a copy of f's bytes that differs from every
 // other n, and decodes to the same pixels: the store is content-addressed,
 // so an upload of the same bytes twice stores nothing the second time.
 // JPEG: a comment (COM) segment right after the start-of-image marker,
 // which decoders skip. PNG: a tEXt chunk before IEND, which decoders skip.
+// GIF: a comment extension before the trailer, which decoders skip.
 // f must be one canMakeUnique accepts.
 func uniqueBytes(dst []byte, f *File, n uint64) []byte {
 	var tag [8]byte
@@ -134,6 +140,12 @@ func uniqueBytes(dst []byte, f *File, n uint64) []byte {
 		dst = append(dst, chunk...)
 		dst = binary.BigEndian.AppendUint32(dst, crc32.ChecksumIEEE(chunk))
 		return append(dst, iend...)
+	case format.GIF:
+		// Comment extension: 21 FE, one sub-block of the tag, terminator.
+		dst = append(dst, f.Data[:len(f.Data)-1]...)
+		dst = append(dst, 0x21, 0xfe, byte(len(tag)))
+		dst = append(dst, tag[:]...)
+		return append(dst, 0, gifTrailer)
 	default:
 		// SOI (FF D8), then COM (FF FE) whose length counts itself.
 		dst = append(dst, f.Data[:2]...)

@@ -72,6 +72,9 @@ func imgproxyEnv(base []string, root, bind string) []string {
 		"IMGPROXY_USE_ETAG=false",
 		"IMGPROXY_USE_LAST_MODIFIED=false",
 		"IMGPROXY_LOG_LEVEL=warn",
+		// Pictor's PICTOR_MAX_FRAMES default, so that both keep every frame
+		// of the animated scenario (imgproxy's default, 1, keeps the first).
+		"IMGPROXY_MAX_ANIMATION_FRAMES=200",
 		"MALLOC_ARENA_MAX=2",
 	)
 }

@@ -50,7 +50,7 @@ func TestImgproxyEnv(t *testing.T) {
 	want := []string{
 		"PATH=/usr/bin", "HOME=/root", "IMGPROXY_BIND=127.0.0.1:7", "IMGPROXY_LOCAL_FILESYSTEM_ROOT=/corpus",
 		"IMGPROXY_QUALITY=80", "IMGPROXY_USE_ETAG=false", "IMGPROXY_USE_LAST_MODIFIED=false",
-		"IMGPROXY_LOG_LEVEL=warn", "MALLOC_ARENA_MAX=2",
+		"IMGPROXY_LOG_LEVEL=warn", "IMGPROXY_MAX_ANIMATION_FRAMES=200", "MALLOC_ARENA_MAX=2",
 	}
 	if !slices.Equal(env, want) {
 		t.Errorf("imgproxyEnv = %q, want %q (no key or salt: unsigned URLs; default workers; no ETag)", env, want)

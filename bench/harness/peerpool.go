@@ -131,6 +131,9 @@ func (cs *copySet) remove() error {
 
 // corpusFile is the corpus's original named name.
 func (e *env) corpusFile(name string) (*File, error) {
+	if strings.HasPrefix(name, generatedPrefix) {
+		return generatedFile(name, e.corpus)
+	}
 	for _, f := range e.all {
 		if f.Name == name {
 			return f, nil
@@ -160,7 +163,7 @@ func (e *env) pool(s Spec) (*peerPool, error) {
 	switch s.Kind {
 	case Distinct:
 		if !canMakeUnique(base) {
-			return nil, fmt.Errorf("%w %s: %s is not a JPEG or PNG, which copies can be made of", ErrScenario, s.label(), base.Name)
+			return nil, fmt.Errorf("%w %s: %s is not a JPEG, PNG or GIF, which copies can be made of", ErrScenario, s.label(), base.Name)
 		}
 		first := e.upload.Add(uint64(s.Copies)) - uint64(s.Copies)
 		p.copies = newCopySet(base, s.Copies, first, e.corpus)

@@ -10,7 +10,7 @@ import (
 // canonicalOrder is the fixed order of names in the canonical form
 // (docs/options.md); t_ never appears, presets are expanded.
 var canonicalOrder = []string{
-	"w", "h", "c", "g", "x", "y", "dpr", "f", "q", "b", "e", "a", "r", "bo",
+	"w", "h", "c", "g", "x", "y", "dpr", "f", "pg", "q", "b", "e", "a", "r", "bo",
 	"l", "lg", "lx", "ly", "lw", "lo", "lt", "lc", "ls", "lf", "wm",
 	"exp", "kid", "s",
 }

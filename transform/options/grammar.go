@@ -64,6 +64,7 @@ var grammar = [...]option{
 	{name: "y", parse: parseY, print: func(o Options) value { return integer(int64(o.Y)) }, rule: offsetRule},
 	{name: "dpr", parse: parseDPROption, print: printDPR},
 	{name: "f", parse: parseFormat, print: printFormat},
+	{name: "pg", parse: parsePage, print: func(o Options) value { return integer(int64(o.Page)) }},
 	{name: "q", parse: parseQuality, print: printQuality},
 	{name: "b", parse: parseBackground, print: printBackground, rule: backgroundRule},
 	{name: "e", parse: parseEffectsOption, print: printEffects, rule: effectsRule},
@@ -354,4 +355,19 @@ func parseSignature(_ *Parser, o Options, c component) (Options, string) {
 // oneOfReason is the refusal of a value outside a list of names.
 func oneOfReason(names []string) string {
 	return "not one of " + strings.Join(names, ", ")
+}
+
+// maxPage bounds pg_: libvips' GIF loader reads at most 4096 frames, and
+// the frame limit (transform.Config.MaxFrames) is at most that.
+const maxPage = 4096
+
+// pg_ picks one frame of an animation, counted from 1 (Cloudinary's pg_);
+// whether the image has that frame is known only from its header.
+func parsePage(_ *Parser, o Options, c component) (Options, string) {
+	n, ok := parseUint(c.value)
+	if !ok || n < 1 || n > maxPage {
+		return o, "not an integer in 1..4096"
+	}
+	o.Page = int(n)
+	return o, ""
 }

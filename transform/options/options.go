@@ -85,6 +85,10 @@ type Options struct {
 	Format format.Format
 	// FormatAuto (f_auto) negotiates the format from Accept.
 	FormatAuto bool
+	// Page (pg_) is the one frame of an animation to output, 1..4096
+	// counted from 1; 0 means unset: every frame where the output format
+	// animates, else the first.
+	Page int
 	// Quality (q_) is the encoder quality 1..100; 0 means the encoder's
 	// default.
 	Quality int
@@ -141,7 +145,7 @@ type Options struct {
 }
 
 // String prints o in canonical form: the components in the fixed order
-// w, h, c, g, x, y, dpr, f, q, b, e, a, r, bo, then each layer (l_ and
+// w, h, c, g, x, y, dpr, f, pg, q, b, e, a, r, bo, then each layer (l_ and
 // its lg, lx, ly, lw, lo, lt, lc, ls, lf), wm, exp, kid, s, with defaults
 // and zero values left out and presets already expanded. For every o that Parse
 // returned, Parse(o.String()) returns o again. The zero Options prints as

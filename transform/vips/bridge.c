@@ -2,6 +2,7 @@
 // and headers are in load.c, operations in ops.c, saving in save.c.
 
 #include <malloc.h>
+#include <string.h>
 
 #include "bridge.h"
 
@@ -116,4 +117,44 @@ pictor_orientation(VipsImage *im)
 		return 1;
 
 	return orientation;
+}
+
+// Animation metadata, as the GIF and WebP loaders set it.
+
+// pictor_page_height is the height of one frame: the image height for a
+// still image or an invalid "page-height".
+int
+pictor_page_height(VipsImage *im)
+{
+	return vips_image_get_page_height(im);
+}
+
+// pictor_loop is how many times an animation plays, 0 for forever (also
+// when the loader set nothing).
+int
+pictor_loop(VipsImage *im)
+{
+	int loop;
+
+	if (!vips_image_get_typeof(im, "loop") ||
+		vips_image_get_int(im, "loop", &loop))
+		return 0;
+
+	return loop;
+}
+
+// pictor_delays copies up to max frame delays (milliseconds) into delays
+// and returns how many the image has, 0 when it has none.
+int
+pictor_delays(VipsImage *im, int *delays, int max)
+{
+	int *array;
+	int n;
+
+	if (!vips_image_get_typeof(im, "delay") ||
+		vips_image_get_array_int(im, "delay", &array, &n))
+		return 0;
+	memcpy(delays, array, sizeof(int) * VIPS_MIN(n, max));
+
+	return n;
 }

@@ -37,8 +37,11 @@ int pictor_probe_memory(const void *data, size_t len, PictorHeader *h);
 int pictor_probe_file(const char *path, PictorHeader *h);
 // kind: 0 to sniff the bytes, else the loader a probe found
 // (1 JPEG, 2 PNG, 3 WebP, 4 GIF, 5 HEIF: load.c's KIND_* values).
+// page, n: the first frame and how many (-1: all) of a GIF or WebP; other
+// formats ignore them.
 int pictor_load(const void *data, size_t len, int kind, int shrink,
-	double scale, int sequential, int borrow, VipsImage **out);
+	double scale, int page, int n, int sequential, int borrow,
+	VipsImage **out);
 
 void pictor_unref(VipsImage *im);
 int pictor_width(VipsImage *im);
@@ -48,6 +51,9 @@ int pictor_has_alpha(VipsImage *im);
 int pictor_orientation(VipsImage *im);
 const char *pictor_format_nick(VipsImage *im);
 const char *pictor_interpretation_nick(VipsImage *im);
+int pictor_page_height(VipsImage *im);
+int pictor_loop(VipsImage *im);
+int pictor_delays(VipsImage *im, int *delays, int max);
 
 int pictor_autorot(VipsImage *in, VipsImage **out);
 int pictor_to_srgb(VipsImage *in, VipsImage **out);
@@ -62,6 +68,7 @@ int pictor_flatten(VipsImage *in, VipsImage **out, int r, int g, int b);
 int pictor_gaussblur(VipsImage *in, VipsImage **out, double sigma);
 int pictor_sharpen(VipsImage *in, VipsImage **out);
 int pictor_grayscale(VipsImage *in, VipsImage **out);
+int pictor_join_frames(VipsImage **in, int n, VipsImage **out);
 
 // Effects and layers (fx.c).
 int pictor_rot(VipsImage *in, VipsImage **out, int degrees);
@@ -96,6 +103,13 @@ typedef struct {
 	int q;         // JPEG, WebP, AVIF quality, 1..100
 	int effort;    // WebP 0..6, AVIF 0..9: CPU spent to save bytes
 	int interlace; // JPEG progressive, PNG Adam7
+	// An animation (GIF, WebP) when page_height > 0: frames of that
+	// height stacked vertically, shown for delays[i] ms each (n_delays
+	// of them), looping loop times (0: forever).
+	int page_height;
+	const int *delays;
+	int n_delays;
+	int loop;
 } PictorSave;
 
 int pictor_save(VipsImage *in, const PictorSave *o, void **buf, size_t *len);

@@ -44,6 +44,11 @@ type LoadOptions struct {
 	// checked and their header read again before the load reads it once
 	// more (three header parses of one JPEG per variant).
 	Probed *Header
+	// Page is the first frame of an animated GIF or WebP to load, from 0,
+	// and Pages how many: 0 means 1, -1 all from Page on. Several frames
+	// come stacked top to bottom in one tall image (see Animation). Other
+	// formats ignore both.
+	Page, Pages int
 }
 
 // kind is load.c's loader number for f (see pictor_load); 0 sniffs.
@@ -89,6 +94,9 @@ func (o LoadOptions) normalise() (shrink int, scale float64, err error) {
 	if scale == 0 {
 		scale = 1
 	}
+	if o.Page < 0 || o.Pages < -1 {
+		return 0, 0, &Error{Op: "load", Msg: fmt.Sprintf("page %d, pages %d: negative", o.Page, o.Pages)}
+	}
 	if !(scale > 0 && scale <= 1) {
 		return 0, 0, &Error{Op: "load", Msg: fmt.Sprintf("scale %g outside (0, 1]", o.Scale)}
 	}
@@ -116,8 +124,9 @@ func wrap(p *C.VipsImage) *Image {
 // memory owned by the image (freed when the last image derived from it is
 // closed), so the caller may reuse buf at once. Only the header is read
 // here; pixels are decoded the first time an operation downstream needs
-// them (all at once into memory, or as they stream with o.Sequential), and a corrupt file fails then rather than yielding garbage. Only the
-// first page or frame is loaded.
+// them (all at once into memory, or as they stream with o.Sequential), and
+// a corrupt file fails then rather than yielding garbage. One frame is
+// loaded, the first unless o says otherwise.
 func Load(buf []byte, o LoadOptions) (*Image, error) {
 	if err := started(); err != nil {
 		return nil, err
@@ -136,8 +145,13 @@ func Load(buf []byte, o LoadOptions) (*Image, error) {
 		}
 		shrink, scale = clamp(h.Width, h.Height, shrink, scale)
 	}
+	pages := o.Pages
+	if pages == 0 {
+		pages = 1
+	}
 	var out *C.VipsImage
-	switch C.pictor_load(unsafe.Pointer(unsafe.SliceData(buf)), C.size_t(len(buf)), k, C.int(shrink), C.double(scale), cbool(o.Sequential), cbool(o.Borrow), &out) {
+	switch C.pictor_load(unsafe.Pointer(unsafe.SliceData(buf)), C.size_t(len(buf)), k, C.int(shrink), C.double(scale),
+		C.int(o.Page), C.int(pages), cbool(o.Sequential), cbool(o.Borrow), &out) {
 	case 0:
 		return wrap(out), nil
 	case C.PICTOR_UNSUPPORTED:

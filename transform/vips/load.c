@@ -150,7 +150,7 @@ pictor_check_png(VipsSource *source)
 // they are read for sequential.
 static int
 pictor_load_source(VipsSource *source, int kind, int shrink, double scale,
-	VipsAccess access, VipsImage **out)
+	int page, int n, VipsAccess access, VipsImage **out)
 {
 	// A random-access decode goes into memory, never to a temporary file
 	// on disk (which libvips would pick above 100 MB). A sequential one
@@ -191,12 +191,16 @@ pictor_load_source(VipsSource *source, int kind, int shrink, double scale,
 		return vips_webpload_source(source, out,
 			"access", access,
 			"scale", scale,
+			"page", page,
+			"n", n,
 			"fail_on", VIPS_FAIL_ON_ERROR,
 			"memory", memory,
 			NULL);
 	case KIND_GIF:
 		return vips_gifload_source(source, out,
 			"access", access,
+			"page", page,
+			"n", n,
 			"fail_on", VIPS_FAIL_ON_ERROR,
 			"memory", memory,
 			NULL);
@@ -221,7 +225,7 @@ pictor_free_cb(void *data, void *area)
 
 int
 pictor_load(const void *data, size_t len, int kind, int shrink, double scale,
-	int sequential, int borrow, VipsImage **out)
+	int page, int n, int sequential, int borrow, VipsImage **out)
 {
 	VipsAccess access = sequential ?
 		VIPS_ACCESS_SEQUENTIAL : VIPS_ACCESS_RANDOM;
@@ -235,7 +239,8 @@ pictor_load(const void *data, size_t len, int kind, int shrink, double scale,
 		// closed (vips.LoadOptions.Borrow): no copy, no fresh pages.
 		if (!(source = vips_source_new_from_memory(data, len)))
 			return -1;
-		result = pictor_load_source(source, kind, shrink, scale, access, out);
+		result = pictor_load_source(source, kind, shrink, scale, page, n,
+			access, out);
 		g_object_unref(source);
 		return result;
 	}
@@ -256,7 +261,8 @@ pictor_load(const void *data, size_t len, int kind, int shrink, double scale,
 	if (!source)
 		return -1;
 
-	result = pictor_load_source(source, kind, shrink, scale, access, out);
+	result = pictor_load_source(source, kind, shrink, scale, page, n, access,
+		out);
 	g_object_unref(source);
 
 	return result;
@@ -313,7 +319,7 @@ pictor_probe_source(VipsSource *source, PictorHeader *h)
 
 	// Building a load operation reads the header only; pixels would be
 	// decoded by the first region request, which never comes.
-	if ((result = pictor_load_source(source, KIND_NONE, 1, 1.0,
+	if ((result = pictor_load_source(source, KIND_NONE, 1, 1.0, 0, 1,
 		VIPS_ACCESS_RANDOM, &im)))
 		return result;
 	pictor_fill_header(im, h);

@@ -259,3 +259,11 @@ pictor_grayscale(VipsImage *in, VipsImage **out)
 {
 	return vips_colourspace(in, out, VIPS_INTERPRETATION_B_W, NULL);
 }
+
+// pictor_join_frames stacks n images of one size top to bottom: the
+// frames of an animation back into one tall image.
+int
+pictor_join_frames(VipsImage **in, int n, VipsImage **out)
+{
+	return vips_arrayjoin(in, out, n, "across", 1, NULL);
+}

@@ -41,6 +41,18 @@ pictor_save(VipsImage *in, const PictorSave *o, void **buf, size_t *len)
 	if (pictor_strip(in, &bare))
 		return -1;
 
+	// The animation comes back as the caller describes it, never from
+	// fields that travelled with the pixels: a frame cut from an
+	// animation or a resized one still carries the loader's page-height.
+	if (o->page_height > 0 &&
+		(o->saver == PICTOR_SAVE_GIF || o->saver == PICTOR_SAVE_WEBP)) {
+		vips_image_set_int(bare, VIPS_META_PAGE_HEIGHT, o->page_height);
+		vips_image_set_int(bare, "loop", o->loop);
+		if (o->n_delays > 0)
+			vips_image_set_array_int(bare, "delay", o->delays,
+				o->n_delays);
+	}
+
 	switch (o->saver) {
 	case PICTOR_SAVE_JPEG:
 		result = vips_jpegsave_buffer(bare, buf, len,

@@ -27,6 +27,11 @@ type SaveOptions struct {
 	// shows behind a transparent PNG on a default page. Formats with alpha
 	// keep it and ignore Background.
 	Background *Color
+	// Animation, for GIF and WebP, saves the image as the frames it
+	// describes (Animation.PageHeight must divide the height), with its
+	// delays and loop count. nil, or another format, saves one still
+	// image of whatever the pixels are.
+	Animation *Animation
 }
 
 // white is the JPEG background when SaveOptions.Background is nil.
@@ -112,6 +117,32 @@ func (im *Image) Save(o SaveOptions) ([]byte, error) {
 		q:         C.int(q),
 		effort:    C.int(enc.effort),
 		interlace: cbool(o.Progressive),
+	}
+	// opts is Go memory passed to C, so the delays it points to must be
+	// pinned for the call (cgo's rule on Go pointers inside Go memory).
+	var pin runtime.Pinner
+	defer pin.Unpin()
+	if a := o.Animation; a != nil && (o.Format == format.GIF || o.Format == format.WebP) {
+		h := src.Height()
+		if a.PageHeight < 1 || h%a.PageHeight != 0 {
+			return nil, &Error{Op: enc.op, Msg: fmt.Sprintf("page height %d does not divide %d", a.PageHeight, h)}
+		}
+		if a.Loop < 0 {
+			return nil, &Error{Op: enc.op, Msg: fmt.Sprintf("loop %d is negative", a.Loop)}
+		}
+		opts.page_height = C.int(a.PageHeight)
+		opts.loop = C.int(a.Loop)
+		if len(a.Delays) > 0 {
+			// One delay per frame: the savers read what is there.
+			frames := h / a.PageHeight
+			delays := make([]C.int, frames)
+			for i := range delays {
+				delays[i] = C.int(a.Delays[min(i, len(a.Delays)-1)])
+			}
+			pin.Pin(&delays[0])
+			opts.delays = &delays[0]
+			opts.n_delays = C.int(frames)
+		}
 	}
 	var (
 		buf unsafe.Pointer
