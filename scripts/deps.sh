@@ -4,8 +4,9 @@
 # pkg-config, g++ and clang-14 for the GPU kernels, the ICC profiles the
 # colour tests read (libgs-common), and the
 # real stack that `make run` and the end-to-end tests start: nginx and
-# supervisor (and logrotate, for the install script's test), and Chromium
-# for the bench report's test. Extra package names may be given as
+# supervisor (and logrotate, for the install script's test), Chromium
+# for the bench report's test, and heif-enc (libheif-examples) for the HEIC
+# tests. Extra package names may be given as
 # arguments.
 set -euo pipefail
 need=()
@@ -29,6 +30,8 @@ command -v logrotate >/dev/null || need+=(logrotate)
 # The bench report's end-to-end test renders the HTML report in headless
 # Chromium and checks the charts it painted.
 command -v chromium >/dev/null || need+=(chromium)
+# HEIC tests make their files with heif-enc from the test fixtures.
+command -v heif-enc >/dev/null || need+=(libheif-examples)
 for p in "$@"; do
   dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")
 done

@@ -18,7 +18,8 @@ const PipelineVersion = 3
 type Output struct {
 	// Format is the output format. Unknown means "JPEG, or PNG when the
 	// source has alpha": f_auto for a client that takes neither AVIF nor
-	// WebP. The choice is a property of the original, so it is still one
+	// WebP, or no f_ for a source in a format Pictor does not write. The
+	// choice is a property of the original, so it is still one
 	// variant per original.
 	Format format.Format
 	// Vary lists the request headers the choice depended on, for the
@@ -45,8 +46,10 @@ func Negotiate(o options.Options, src format.Format, accept []byte, saveData boo
 		}
 	case o.Format != format.Unknown:
 		out.Format = o.Format
-	default:
+	case src.Output():
 		out.Format = src
+		// A source Pictor does not write (HEIC) stays Unknown: JPEG, or
+		// PNG when it has alpha, settled in resolve.
 	}
 	switch {
 	case o.Quality > 0:

@@ -19,6 +19,7 @@ func TestNegotiate(t *testing.T) {
 		want     Output
 	}{
 		{"source format by default", options.Options{}, format.PNG, chromeAccept, false, Output{Format: format.PNG}},
+		{"a source Pictor does not write", options.Options{}, format.HEIC, chromeAccept, false, Output{Format: format.Unknown}},
 		{"explicit format", options.Options{Format: format.WebP}, format.JPEG, "", false, Output{Format: format.WebP}},
 		{"auto prefers avif", options.Options{FormatAuto: true}, format.JPEG, chromeAccept, false, Output{Format: format.AVIF, Vary: "Accept"}},
 		{"auto takes webp", options.Options{FormatAuto: true}, format.JPEG, "image/webp,*/*", false, Output{Format: format.WebP, Vary: "Accept"}},

@@ -25,6 +25,9 @@ typedef struct {
 	char loader[64];
 	char interpretation[32];
 	char exif[PICTOR_EXIF_N][PICTOR_EXIF_LEN];
+	// heifload's "heif-compression": "hevc" (HEIC), "av1" (AVIF), …;
+	// empty for other loaders.
+	char compression[16];
 } PictorHeader;
 
 int pictor_startup(int concurrency);

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pictorhq/pictor/internal/heictest"
 	"github.com/pictorhq/pictor/transform/format"
 	"github.com/pictorhq/pictor/transform/vips/internal/libvipstest"
 )
@@ -395,6 +396,9 @@ func FuzzProbe(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Add(jpeg[:2048])
+	heic := heictest.Encode(f, filepath.Join(corpus, "pngsuite", "basn6a08.png"), 50)
+	f.Add(heic)
+	f.Add(heic[:len(heic)/2])
 	f.Add(tinyBMP())
 	f.Add([]byte(tinySVG))
 	f.Add(bytes.Repeat([]byte{0xFF, 0xD8, 0xFF}, 4))
