@@ -5,8 +5,8 @@
 # colour tests read (libgs-common), and the
 # real stack that `make run` and the end-to-end tests start: nginx and
 # supervisor (and logrotate, for the install script's test), Chromium
-# for the bench report's test, and heif-enc (libheif-examples) for the HEIC
-# tests. Extra package names may be given as
+# for the bench report's test, heif-enc (libheif-examples) for the HEIC
+# tests and djxl (libjxl-tools) for the JPEG XL one. Extra package names may be given as
 # arguments.
 set -euo pipefail
 need=()
@@ -30,8 +30,10 @@ command -v logrotate >/dev/null || need+=(logrotate)
 # The bench report's end-to-end test renders the HTML report in headless
 # Chromium and checks the charts it painted.
 command -v chromium >/dev/null || need+=(chromium)
-# HEIC tests make their files with heif-enc from the test fixtures.
+# HEIC tests make their files with heif-enc from the test fixtures; the
+# JPEG XL test decodes Pictor's output with libjxl's own djxl.
 command -v heif-enc >/dev/null || need+=(libheif-examples)
+command -v djxl >/dev/null || need+=(libjxl-tools)
 for p in "$@"; do
   dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")
 done

@@ -46,7 +46,8 @@ func (c Config) Validate() error {
 
 // quality is the encoder quality for q_ unset or q_auto. The Save-Data
 // figures are where JPEG and WebP artefacts start to show on photos at 1×;
-// AVIF holds up lower for the same look.
+// AVIF holds up lower for the same look. JPEG XL's scale is its own
+// (libvips maps it to a Butteraugli distance): 75 is libvips' default.
 func quality(f format.Format, auto, saveData bool) int {
 	if !auto {
 		return 0 // the encoder's default (see vips.SaveOptions)
@@ -62,6 +63,11 @@ func quality(f format.Format, auto, saveData bool) int {
 			return 40
 		}
 		return 60
+	case format.JXL:
+		if saveData {
+			return 55
+		}
+		return 75
 	}
 	return 0
 }

@@ -41,6 +41,8 @@ func Negotiate(o options.Options, src format.Format, accept []byte, saveData boo
 		switch {
 		case accepts(accept, "image/avif"):
 			out.Format = format.AVIF
+		case accepts(accept, "image/jxl"):
+			out.Format = format.JXL
 		case accepts(accept, "image/webp"):
 			out.Format = format.WebP
 		}

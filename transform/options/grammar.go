@@ -225,7 +225,7 @@ func parseFormat(_ *Parser, o Options, c component) (Options, string) {
 	}
 	f, ok := format.Parse(c.value)
 	if !ok {
-		return o, "not one of jpeg, jpg, png, webp, avif, gif, auto"
+		return o, "not one of jpeg, jpg, png, webp, avif, gif, jxl, auto"
 	}
 	o.Format = f
 	return o, ""

@@ -71,14 +71,15 @@ enum {
 	PICTOR_SAVE_WEBP,
 	PICTOR_SAVE_AVIF,
 	PICTOR_SAVE_GIF,
+	PICTOR_SAVE_JXL,
 };
 
 // PictorSave is what pictor_save passes to the saver; a saver ignores the
 // fields it has no option for.
 typedef struct {
 	int saver;     // PICTOR_SAVE_*
-	int q;         // JPEG, WebP, AVIF quality, 1..100
-	int effort;    // WebP 0..6, AVIF 0..9: CPU spent to save bytes
+	int q;         // JPEG, WebP, AVIF, JXL quality, 1..100
+	int effort;    // WebP 0..6, AVIF 0..9, JXL 3..9: CPU spent to save bytes
 	int interlace; // JPEG progressive, PNG Adam7
 } PictorSave;
 

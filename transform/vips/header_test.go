@@ -302,6 +302,9 @@ func TestBlockedLoaders(t *testing.T) {
 		{"tiff", tinyTIFF()},
 		{"ppm", []byte("P5\n1 1\n255\n\x80")},
 		{"text", []byte("hello, world")},
+		// Pictor writes JPEG XL but never reads it: the saver is unblocked,
+		// the loader is not.
+		{"jxl", mustSave(t, mustLoad(t, readCorpus(t, "pngsuite/basn2c08.png"), LoadOptions{}), SaveOptions{Format: format.JXL})},
 	}
 	for _, tt := range tests {
 		if _, err := Probe(tt.buf); !errors.Is(err, ErrUnsupportedFormat) {
