@@ -79,6 +79,8 @@ func settings(c *config) []setting {
 		{"vips-concurrency", "PICTOR_VIPS_CONCURRENCY", "1", "libvips threads per image", intVar(&c.app.Vips.Concurrency), atLeast(&c.app.Vips.Concurrency, 1)},
 		{"log-format", "PICTOR_LOG_FORMAT", "text", "log format: text or json", stringVar(&c.logFormat), oneOf(&c.logFormat, "text", "json")},
 		{"log-level", "PICTOR_LOG_LEVEL", "info", "log level: debug, info, warn, error", stringVar(&c.logLevel), logLevel(&c.logLevel)},
+		{"auto-width-step", "PICTOR_AUTO_WIDTH_STEP", "100", "w_auto rounds a hinted width up to a multiple of this many pixels (to the next allowed width when allowed-widths is set)", intVar(&c.app.Transform.AutoWidthStep), atLeast(&c.app.Transform.AutoWidthStep, 1)},
+		{"accept-ch", "PICTOR_ACCEPT_CH", "off", "send Accept-CH: Sec-CH-Width, Sec-CH-DPR, Sec-CH-Viewport-Width, ECT with variants (the page's own response is where browsers take it from)", boolVar(&c.app.Server.AcceptCH), nil},
 	}
 }
 

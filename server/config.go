@@ -40,6 +40,13 @@ type Config struct {
 	ReadTimeout time.Duration
 	// RetryAfter is the Retry-After value sent with 429. Default 1 s.
 	RetryAfter time.Duration
+	// AcceptCH sends Accept-CH with every variant, asking browsers for
+	// the client hints w_auto, dpr_auto and q_auto read. Default off: a
+	// browser takes Accept-CH from the page's own response, so it belongs
+	// there, and an image on another origin also needs the page's
+	// Permissions-Policy to receive hints; on helps when Pictor serves the
+	// page's origin.
+	AcceptCH bool
 }
 
 // DefaultConfig returns the defaults documented on Config.

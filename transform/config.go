@@ -20,6 +20,11 @@ type Config struct {
 	// Progressive makes JPEG output progressive. Default false: it costs
 	// about a fifth more encode CPU for thumbnails that load at once anyway.
 	Progressive bool
+	// AutoWidthStep is what w_auto rounds a hinted width up to a multiple
+	// of, in pixels, so that one variant serves every width within a step
+	// and caches hold at most MaxDimension/AutoWidthStep widths of an
+	// image. Default 100.
+	AutoWidthStep int
 }
 
 // DefaultConfig returns the defaults documented on Config.
@@ -28,6 +33,7 @@ func DefaultConfig() Config {
 		MaxPixels:       50_000_000,
 		MaxDimension:    8192,
 		MaxOutputPixels: 50_000_000,
+		AutoWidthStep:   100,
 	}
 }
 
@@ -40,6 +46,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("transform: MaxDimension = %d, want >= 1", c.MaxDimension)
 	case c.MaxOutputPixels < 1:
 		return fmt.Errorf("transform: MaxOutputPixels = %d, want >= 1", c.MaxOutputPixels)
+	case c.AutoWidthStep < 1 || c.AutoWidthStep > c.MaxDimension:
+		return fmt.Errorf("transform: AutoWidthStep = %d, want 1..MaxDimension (%d)", c.AutoWidthStep, c.MaxDimension)
 	}
 	return nil
 }

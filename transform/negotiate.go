@@ -23,7 +23,7 @@ type Output struct {
 	// variant per original.
 	Format format.Format
 	// Vary lists the request headers the choice depended on, for the
-	// response's Vary header: "Accept", "Save-Data" or both, or "".
+	// response's Vary header: "Accept", "Save-Data, ECT" or both, or "".
 	Vary string
 	// Quality is the encoder quality; 0 leaves the format's default.
 	Quality int
@@ -32,7 +32,9 @@ type Output struct {
 }
 
 // Negotiate decides the output format and quality from the options, the
-// source format (from the key's extension) and two request headers.
+// source format (from the key's extension) and the request's Accept, and
+// whether it asks to save data: Save-Data: on, or an effective connection
+// type (ECT) of 2g or slower, either of which lowers q_auto.
 func Negotiate(o options.Options, src format.Format, accept []byte, saveData bool) Output {
 	var out Output
 	switch {
@@ -58,9 +60,9 @@ func Negotiate(o options.Options, src format.Format, accept []byte, saveData boo
 		out.Quality = o.Quality
 	case o.QualityAuto:
 		if out.Vary == "" {
-			out.Vary = "Save-Data"
+			out.Vary = "Save-Data, ECT"
 		} else {
-			out.Vary += ", Save-Data"
+			out.Vary += ", Save-Data, ECT"
 		}
 		out.saveData = saveData
 		// For f_auto's JPEG-or-PNG case the quality is settled in resolve

@@ -25,15 +25,15 @@ func TestNegotiate(t *testing.T) {
 		{"auto takes jxl after avif", options.Options{FormatAuto: true}, format.JPEG, "image/jxl,image/webp,*/*", false, Output{Format: format.JXL, Vary: "Accept"}},
 		{"auto prefers avif to jxl", options.Options{FormatAuto: true}, format.JPEG, "image/jxl,image/avif,image/webp", false, Output{Format: format.AVIF, Vary: "Accept"}},
 		{"auto ignores jxl;q=0", options.Options{FormatAuto: true}, format.JPEG, "image/jxl;q=0,image/webp", false, Output{Format: format.WebP, Vary: "Accept"}},
-		{"q_auto for jxl", options.Options{Format: format.JXL, QualityAuto: true}, format.JPEG, "", false, Output{Format: format.JXL, Quality: 75, Vary: "Save-Data"}},
+		{"q_auto for jxl", options.Options{Format: format.JXL, QualityAuto: true}, format.JPEG, "", false, Output{Format: format.JXL, Quality: 75, Vary: "Save-Data, ECT"}},
 		{"auto takes webp", options.Options{FormatAuto: true}, format.JPEG, "image/webp,*/*", false, Output{Format: format.WebP, Vary: "Accept"}},
 		{"auto ignores q=0", options.Options{FormatAuto: true}, format.JPEG, "image/avif;q=0, image/webp", false, Output{Format: format.WebP, Vary: "Accept"}},
 		{"auto with q params", options.Options{FormatAuto: true}, format.JPEG, "image/avif; q=0.9", false, Output{Format: format.AVIF, Vary: "Accept"}},
 		{"wildcards do not count", options.Options{FormatAuto: true}, format.JPEG, "*/*", false, Output{Format: format.Unknown, Vary: "Accept"}},
 		{"explicit quality", options.Options{Format: format.JPEG, Quality: 70}, format.JPEG, "", true, Output{Format: format.JPEG, Quality: 70}},
-		{"q_auto", options.Options{Format: format.JPEG, QualityAuto: true}, format.JPEG, "", false, Output{Format: format.JPEG, Quality: 80, Vary: "Save-Data"}},
-		{"q_auto with Save-Data", options.Options{Format: format.WebP, QualityAuto: true}, format.JPEG, "", true, Output{Format: format.WebP, Quality: 55, Vary: "Save-Data", saveData: true}},
-		{"f_auto and q_auto", options.Options{FormatAuto: true, QualityAuto: true}, format.JPEG, chromeAccept, true, Output{Format: format.AVIF, Quality: 40, Vary: "Accept, Save-Data", saveData: true}},
+		{"q_auto", options.Options{Format: format.JPEG, QualityAuto: true}, format.JPEG, "", false, Output{Format: format.JPEG, Quality: 80, Vary: "Save-Data, ECT"}},
+		{"q_auto with Save-Data", options.Options{Format: format.WebP, QualityAuto: true}, format.JPEG, "", true, Output{Format: format.WebP, Quality: 55, Vary: "Save-Data, ECT", saveData: true}},
+		{"f_auto and q_auto", options.Options{FormatAuto: true, QualityAuto: true}, format.JPEG, chromeAccept, true, Output{Format: format.AVIF, Quality: 40, Vary: "Accept, Save-Data, ECT", saveData: true}},
 	}
 	for _, tt := range tests {
 		got := Negotiate(tt.o, tt.src, []byte(tt.accept), tt.saveData)

@@ -30,6 +30,7 @@ const (
 	decimalValue                  // see appendDecimal
 	colorValue                    // rrggbb, lowercase
 	effectsValue                  // see appendEffects
+	autoValue                     // "auto", then ":n" when n > 0
 )
 
 // integer is n in decimal, unset when 0.
@@ -61,6 +62,12 @@ func (v value) append(b []byte) []byte {
 		return v.color.append(b)
 	case effectsValue:
 		return appendEffects(b, v.f, v.grayscale, v.sharpen)
+	case autoValue:
+		b = append(b, "auto"...)
+		if v.n > 0 {
+			b = strconv.AppendInt(append(b, ':'), v.n, 10)
+		}
+		return b
 	}
 	return b
 }
