@@ -509,6 +509,10 @@ func generated(t *testing.T) []hostileFile {
 		{name: "exif-gps-script.png", group: "payload", payload: true, expect: 2,
 			body: pngWithChunks(pngBytes, pngChunk("eXIf", tiff), pngChunk("tEXt", []byte("Comment\x00"+script)),
 				pngChunk("iTXt", append([]byte("XML:com.adobe.xmp\x00\x00\x00\x00\x00"), xmpBody()...)))},
+		// heif-enc copies the JPEG's EXIF and XMP into the HEIC's metadata
+		// items.
+		{name: "exif-gps-script.heic", group: "payload", payload: true, expect: 2,
+			body: heictest.EncodeBytes(t, jpegWithSegments(jpegBytes, app1(append([]byte("Exif\x00\x00"), tiff...)), app1(xmpPacket())), 50)},
 		{name: "exif-gps-script.webp", group: "payload", payload: true, expect: 2,
 			body: webpWithMetadata(t, webpBytes, 96, 64, tiff, xmpBody())},
 		{name: "comment-script.gif", group: "payload", payload: true, expect: 2,
