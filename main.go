@@ -96,6 +96,8 @@ func settings(c *config) []setting {
 		{"s3-region", "PICTOR_S3_REGION", "us-east-1", "bucket region", stringVar(&c.app.S3.Region), nonEmpty(&c.app.S3.Region)},
 		{"s3-sync-interval", "PICTOR_S3_SYNC_INTERVAL", "10s", "how often the bucket's tombstones are read, so that a DELETE through any sidecar purges every other", durationVar(&c.app.S3.SyncInterval), positive(&c.app.S3.SyncInterval)},
 		{"originals-cache-bytes", "PICTOR_ORIGINALS_CACHE_BYTES", "10GiB", "budget for local copies of originals fetched from the bucket (PICTOR_STORE=s3)", bytesVar(&c.app.S3.CacheBytes), atLeast(&c.app.S3.CacheBytes, 1)},
+		{"auto-width-step", "PICTOR_AUTO_WIDTH_STEP", "100", "w_auto rounds a hinted width up to a multiple of this many pixels (to the next allowed width when allowed-widths is set)", intVar(&c.app.Transform.AutoWidthStep), atLeast(&c.app.Transform.AutoWidthStep, 1)},
+		{"accept-ch", "PICTOR_ACCEPT_CH", "off", "send Accept-CH: Sec-CH-Width, Sec-CH-DPR, Sec-CH-Viewport-Width, ECT with variants (the page's own response is where browsers take it from)", boolVar(&c.app.Server.AcceptCH), nil},
 	}
 }
 

@@ -21,6 +21,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pictorhq/pictor/internal/heictest"
 	"github.com/pictorhq/pictor/transform/format"
 	"github.com/pictorhq/pictor/transform/vips"
 )
@@ -410,6 +411,7 @@ func (s *sweep) floods() {
 		{name: "flood-vp8x-max-canvas.webp", body: webpFile(vp8xChunk(1<<24, 1<<24, 0), vp8lChunk(16383, 16383))},
 		{name: "frames-20000.gif", body: genGIF(t, 20000, 1)},
 		{name: "frames-1000.webp", body: animatedWebP(t, genGIF(t, 1000, 1))},
+		{name: "flood-10000x10000.heic", body: floodHEIC(t, 10000, 10000)},
 	}
 	peakReset := os.WriteFile(fmt.Sprintf("/proc/%d/clear_refs", pid), []byte("5"), 0) == nil
 	rss0, hwm0 := procMemory(t, pid)
@@ -536,6 +538,8 @@ func generated(t *testing.T) []hostileFile {
 		{name: "generated.jpg", group: "valid", body: jpegBytes, expect: 2},
 		{name: "generated.webp", group: "valid", body: webpBytes, expect: 2},
 		{name: "generated.avif", group: "valid", body: vipsConvert(t, pngBytes, format.AVIF), expect: 2},
+		{name: "generated.heic", group: "valid", body: heictest.EncodeBytes(t, pngBytes, 50), expect: 2},
+		{name: "rotated.heic", group: "valid", body: rotatedHEIC(t, pngBytes), expect: 2},
 		{name: "animated.gif", group: "valid", body: genGIF(t, 3, 24), expect: 2, frames: 3},
 		{name: "animated.webp", group: "valid", body: animatedWebP(t, genGIF(t, 4, 24)), expect: 2, frames: 4},
 		{name: "frames-200.gif", group: "frames", body: genGIF(t, 200, 8), expect: 2, frames: 200},
@@ -548,6 +552,10 @@ func generated(t *testing.T) []hostileFile {
 		{name: "exif-gps-script.png", group: "payload", payload: true, expect: 2,
 			body: pngWithChunks(pngBytes, pngChunk("eXIf", tiff), pngChunk("tEXt", []byte("Comment\x00"+script)),
 				pngChunk("iTXt", append([]byte("XML:com.adobe.xmp\x00\x00\x00\x00\x00"), xmpBody()...)))},
+		// heif-enc copies the JPEG's EXIF and XMP into the HEIC's metadata
+		// items.
+		{name: "exif-gps-script.heic", group: "payload", payload: true, expect: 2,
+			body: heictest.EncodeBytes(t, jpegWithSegments(jpegBytes, app1(append([]byte("Exif\x00\x00"), tiff...)), app1(xmpPacket())), 50)},
 		{name: "exif-gps-script.webp", group: "payload", payload: true, expect: 2,
 			body: webpWithMetadata(t, webpBytes, 96, 64, tiff, xmpBody())},
 		{name: "comment-script.gif", group: "payload", payload: true, expect: 2,
@@ -565,7 +573,8 @@ func generated(t *testing.T) []hostileFile {
 		{name: "tiff-be.jpg", group: "renamed", expect: 415, body: genTIFF(binary.BigEndian)},
 		{name: "html.jpg", group: "renamed", expect: 415, body: []byte("<!DOCTYPE html><html><body>" + script + "</body></html>")},
 		{name: "jp2.jpg", group: "renamed", expect: 415, body: append([]byte("\x00\x00\x00\x0cjP  \r\n\x87\n\x00\x00\x00\x14ftypjp2 "), make([]byte, 64)...)},
-		{name: "heic.jpg", group: "renamed", expect: 415, body: append([]byte("\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic"), make([]byte, 64)...)},
+		// A HEIC is allowed, but this one is nothing past its ftyp box.
+		{name: "heic.jpg", group: "renamed", expect: 422, body: append([]byte("\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic"), make([]byte, 64)...)},
 		{name: "jxl.jpg", group: "renamed", expect: 415, body: append([]byte{0xFF, 0x0A}, make([]byte, 64)...)},
 		{name: "ico.jpg", group: "renamed", expect: 415, body: append([]byte{0, 0, 1, 0, 1, 0}, make([]byte, 64)...)},
 
@@ -1195,4 +1204,33 @@ func genPSD() []byte {
 	b = append(b, make([]byte, 12)...)      // colour mode data, resources, layers: empty
 	b = binary.BigEndian.AppendUint16(b, 0) // raw
 	return append(b, 255, 0, 0)
+}
+
+// rotatedHEIC is a HEIC of img with an irot property, as an iPhone writes:
+// libheif turns it while decoding.
+func rotatedHEIC(t *testing.T, img []byte) []byte {
+	t.Helper()
+	b, err := heictest.Rotate(heictest.EncodeBytes(t, img, 50), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// floodHEIC is a small real HEIC whose ispe property (the size every
+// reader takes from the header) claims w×h: the coded image is 64×64.
+// libheif itself refuses sides over 16384, so the flood stays under that
+// and over the pixel limit. 64 is a whole HEVC coding block, so heif-enc
+// writes no clap (crop) property that would hide the claimed size.
+func floodHEIC(t *testing.T, w, h uint32) []byte {
+	t.Helper()
+	b := heictest.EncodeBytes(t, encodePNG(t, genImage(64, 64, false)), 50)
+	i := bytes.Index(b, []byte("ispe"))
+	if i < 0 || i+16 > len(b) || bytes.Contains(b, []byte("clap")) {
+		t.Fatal("heif-enc wrote no ispe property, or a clap one")
+	}
+	// After the type: version and flags, then the width and height.
+	binary.BigEndian.PutUint32(b[i+8:], w)
+	binary.BigEndian.PutUint32(b[i+12:], h)
+	return b
 }

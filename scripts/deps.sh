@@ -5,8 +5,9 @@
 # colour tests read (libgs-common), and the
 # real stack that `make run` and the end-to-end tests start: nginx and
 # supervisor (and logrotate, for the install script's test), Chromium
-# for the bench report's test, and Node with npm for the tus client that
-# the resumable-upload tests drive. Extra package names may be given as
+# for the bench report's test, Node with npm for the tus client that
+# the resumable-upload tests drive, heif-enc (libheif-examples) for the HEIC
+# tests and djxl (libjxl-tools) for the JPEG XL one. Extra package names may be given as
 # arguments.
 set -euo pipefail
 need=()
@@ -39,6 +40,10 @@ command -v chromium >/dev/null || need+=(chromium)
 # by the tests with npm ci), under Node 18 or later: Debian's nodejs and npm.
 command -v node >/dev/null || need+=(nodejs)
 command -v npm >/dev/null || need+=(npm)
+# HEIC tests make their files with heif-enc from the test fixtures; the
+# JPEG XL test decodes Pictor's output with libjxl's own djxl.
+command -v heif-enc >/dev/null || need+=(libheif-examples)
+command -v djxl >/dev/null || need+=(libjxl-tools)
 for p in "$@"; do
   dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")
 done

@@ -56,6 +56,13 @@ type Config struct {
 	// CORSOrigins are the browser origins ("https://app.example.com", or
 	// "*" for any) that may use /files/; empty sends no CORS headers.
 	CORSOrigins []string
+	// AcceptCH sends Accept-CH with every variant, asking browsers for
+	// the client hints w_auto, dpr_auto and q_auto read. Default off: a
+	// browser takes Accept-CH from the page's own response, so it belongs
+	// there, and an image on another origin also needs the page's
+	// Permissions-Policy to receive hints; on helps when Pictor serves the
+	// page's origin.
+	AcceptCH bool
 }
 
 // DefaultConfig returns the defaults documented on Config.

@@ -82,6 +82,9 @@ func (s *Server) startEager(key string, list []eagerVariant) []string {
 			continue
 		}
 		paths = append(paths, path)
+		// w_auto and dpr_auto are made as a request without hints gets
+		// them: the fallback width at ratio 1.
+		o, _ = s.Processor.ResolveHints(o, transform.Hints{}, s.allowedWidths)
 		accepts := eagerAccepts[2:]
 		if o.FormatAuto {
 			accepts = eagerAccepts

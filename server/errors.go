@@ -74,7 +74,7 @@ func classify(err error) httpError {
 	case errors.Is(err, errTooLarge), errors.Is(err, store.ErrTooLarge):
 		return httpError{fasthttp.StatusRequestEntityTooLarge, errTooLarge.Error()}
 	case errors.Is(err, format.ErrUnsupported), errors.Is(err, format.ErrShort):
-		return httpError{fasthttp.StatusUnsupportedMediaType, "not an allowed image type (JPEG, PNG, WebP, GIF, AVIF)"}
+		return httpError{fasthttp.StatusUnsupportedMediaType, "not an allowed image type (JPEG, PNG, WebP, GIF, AVIF, HEIC)"}
 	case errors.Is(err, transform.ErrTooManyPixels), errors.As(err, &big):
 		return httpError{fasthttp.StatusUnprocessableEntity, err.Error()}
 	case errors.Is(err, transform.ErrTooManyFrames):

@@ -61,6 +61,10 @@ type Server struct {
 	// inflightVariants collapses identical concurrent variant requests
 	// into one pipeline run.
 	inflightVariants cache.Group[string, *cache.Entry]
+
+	// allowedWidths is the parser's width allow-list, which w_auto snaps
+	// to; nil for none.
+	allowedWidths []int
 }
 
 // New validates cfg and returns a Server.
@@ -88,6 +92,7 @@ func New(cfg Config, d Deps) (*Server, error) {
 	for _, t := range cfg.UploadTokens {
 		s.tokens = append(s.tokens, []byte(t))
 	}
+	s.allowedWidths = d.Parser.AllowedWidths()
 	var err error
 	if s.metrics, err = newMetrics(d.Registry); err != nil {
 		return nil, err

@@ -177,6 +177,10 @@ func srcsetOptions(o options.Options) error {
 	switch {
 	case o.Width != 0:
 		return &options.Error{Option: "w", Value: strconv.Itoa(o.Width), Reason: "a srcset takes its widths from ?w="}
+	case o.WidthAuto:
+		return &options.Error{Option: "w", Value: "auto", Reason: "a srcset takes its widths from ?w="}
+	case o.DPRAuto:
+		return &options.Error{Option: "dpr", Value: "auto", Reason: "not allowed in a srcset, whose widths are in device pixels"}
 	case o.Height != 0:
 		return &options.Error{Option: "h", Value: strconv.Itoa(o.Height), Reason: "not allowed in a srcset, whose variants keep the aspect ratio"}
 	case o.DPR != 0:

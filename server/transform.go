@@ -43,9 +43,15 @@ func (s *Server) handleTransform(ctx *fasthttp.RequestCtx, rest []byte) {
 		}
 	}
 	out := s.negotiate(ctx, o, key)
+	// The variant key is made from the resolved options: the hints'
+	// values as w_ and dpr_ would spell them, never the raw headers.
+	o, hintVary := s.resolveHints(ctx, o)
 	vkey := transform.VariantKey(o, key, out)
-	if out.Vary != "" {
-		ctx.Response.Header.Set(fasthttp.HeaderVary, out.Vary)
+	if vary := joinVary(out.Vary, hintVary); vary != "" {
+		ctx.Response.Header.Set(fasthttp.HeaderVary, vary)
+	}
+	if s.cfg.AcceptCH {
+		ctx.Response.Header.Set("Accept-CH", acceptCH)
 	}
 
 	if s.Variants != nil {
@@ -85,9 +91,7 @@ func (s *Server) parsePath(rest []byte) (sign.Path, error) {
 // options, the original's format (from its key) and the request headers.
 func (s *Server) negotiate(ctx *fasthttp.RequestCtx, o options.Options, key string) transform.Output {
 	src, _ := format.FromKey(key)
-	return transform.Negotiate(o, src,
-		ctx.Request.Header.Peek(fasthttp.HeaderAccept),
-		bytes.Equal(ctx.Request.Header.Peek("Save-Data"), []byte("on")))
+	return transform.Negotiate(o, src, ctx.Request.Header.Peek(fasthttp.HeaderAccept), slowNetwork(&ctx.Request.Header))
 }
 
 // writeHit answers from a cache tier: the bytes, or behind Nginx for a

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/pictorhq/pictor/app"
+	"github.com/pictorhq/pictor/internal/heictest"
 	"github.com/pictorhq/pictor/server"
 	"github.com/pictorhq/pictor/store"
 	"github.com/pictorhq/pictor/transform"
@@ -363,6 +364,10 @@ func FuzzUpload(f *testing.F) {
 	f.Add(uint16(modeChunked|modeNoToken), "b", "x.png", tiny)
 	f.Add(uint16(modeDisposition), "b", `form-data; name="nofile"`, tiny)
 	f.Add(uint16(0), "b", "x.jpg", sample)
+	heic := heictest.Encode(f, "../testdata/corpus/pngsuite/basn2c08.png", 50) // 32×32, about 1 KiB
+	f.Add(uint16(modeRaw|modeTwice), "", "image/heic", heic)
+	f.Add(uint16(modeTruncated), "b", "x.heic", heic)
+	f.Add(uint16(modeRaw), "", "image/heic", heic[:len(heic)/2])
 	u := newUploadFuzz(f)
 	f.Fuzz(func(t *testing.T, mode uint16, boundary, text string, content []byte) {
 		r := buildUpload(mode, boundary, text, content)

@@ -17,7 +17,7 @@
 // half of one; at worst a stale temporary file, which Open sweeps away.
 //
 // Keys come from URLs, so they are untrusted. ValidKey checks a key against
-// ^[0-9a-f]{32,64}\.(jpg|png|webp|gif|avif)$ (the grammar of package keys,
+// ^[0-9a-f]{32,64}\.(jpg|png|webp|gif|avif|heic)$ (the grammar of package keys,
 // shared with the disk cache) before any file system access,
 // and every access goes through an os.Root opened on the data directory, so
 // even a symbolic link planted inside the tree cannot make a read or a write

@@ -13,7 +13,7 @@ import (
 // keys.MinHexLen digits and up are accepted, as SPEC allows.
 const keyHexLen = keys.MaxHexLen
 
-// ValidKey reports whether key matches ^[0-9a-f]{32,64}\.(jpg|png|webp|gif|avif)$.
+// ValidKey reports whether key matches ^[0-9a-f]{32,64}\.(jpg|png|webp|gif|avif|heic)$.
 // The grammar is package keys', which the disk cache shares; anything it
 // accepts is safe as a single path element, and checking it allocates
 // nothing.

@@ -11,7 +11,7 @@ import (
 
 // keyRE is the documented definition of a key, used as the oracle for
 // ValidKey.
-var keyRE = regexp.MustCompile(`^[0-9a-f]{32,64}\.(jpg|png|webp|gif|avif)$`)
+var keyRE = regexp.MustCompile(`^[0-9a-f]{32,64}\.(jpg|png|webp|gif|avif|heic)$`)
 
 var (
 	hex32 = strings.Repeat("3f9a", 8)

@@ -25,6 +25,11 @@ type Config struct {
 	// Progressive makes JPEG output progressive. Default false: it costs
 	// about a fifth more encode CPU for thumbnails that load at once anyway.
 	Progressive bool
+	// AutoWidthStep is what w_auto rounds a hinted width up to a multiple
+	// of, in pixels, so that one variant serves every width within a step
+	// and caches hold at most MaxDimension/AutoWidthStep widths of an
+	// image. Default 100.
+	AutoWidthStep int
 }
 
 // FramesCeiling is the ceiling on Config.MaxFrames: libvips 8.14's GIF loader
@@ -39,6 +44,7 @@ func DefaultConfig() Config {
 		MaxDimension:    8192,
 		MaxOutputPixels: 50_000_000,
 		MaxFrames:       200,
+		AutoWidthStep:   100,
 	}
 }
 
@@ -53,13 +59,16 @@ func (c Config) Validate() error {
 		return fmt.Errorf("transform: MaxOutputPixels = %d, want >= 1", c.MaxOutputPixels)
 	case c.MaxFrames < 1 || c.MaxFrames > FramesCeiling:
 		return fmt.Errorf("transform: MaxFrames = %d, want 1..%d", c.MaxFrames, FramesCeiling)
+	case c.AutoWidthStep < 1 || c.AutoWidthStep > c.MaxDimension:
+		return fmt.Errorf("transform: AutoWidthStep = %d, want 1..MaxDimension (%d)", c.AutoWidthStep, c.MaxDimension)
 	}
 	return nil
 }
 
 // quality is the encoder quality for q_ unset or q_auto. The Save-Data
 // figures are where JPEG and WebP artefacts start to show on photos at 1×;
-// AVIF holds up lower for the same look.
+// AVIF holds up lower for the same look. JPEG XL's scale is its own
+// (libvips maps it to a Butteraugli distance): 75 is libvips' default.
 func quality(f format.Format, auto, saveData bool) int {
 	if !auto {
 		return 0 // the encoder's default (see vips.SaveOptions)
@@ -75,6 +84,11 @@ func quality(f format.Format, auto, saveData bool) int {
 			return 40
 		}
 		return 60
+	case format.JXL:
+		if saveData {
+			return 55
+		}
+		return 75
 	}
 	return 0
 }

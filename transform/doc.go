@@ -9,7 +9,8 @@
 //	resize / crop / pad by c_ → effects → encode (JPEG flattened onto b_)
 //
 // The package also decides what a request's output is before any pixel is
-// touched (Negotiate: f_auto from Accept, q_auto from Save-Data) and names
-// the variant for caches (VariantKey). It never speaks HTTP: errors are
+// touched (Negotiate: f_auto from Accept, q_auto from Save-Data and ECT;
+// ResolveHints: w_auto and dpr_auto from client hints) and names the
+// variant for caches (VariantKey). It never speaks HTTP: errors are
 // package values and types that the server maps to statuses.
 package transform

@@ -18,11 +18,12 @@ const PipelineVersion = 4
 type Output struct {
 	// Format is the output format. Unknown means "JPEG, or PNG when the
 	// source has alpha": f_auto for a client that takes neither AVIF nor
-	// WebP. The choice is a property of the original, so it is still one
+	// WebP, or no f_ for a source in a format Pictor does not write. The
+	// choice is a property of the original, so it is still one
 	// variant per original.
 	Format format.Format
 	// Vary lists the request headers the choice depended on, for the
-	// response's Vary header: "Accept", "Save-Data" or both, or "".
+	// response's Vary header: "Accept", "Save-Data, ECT" or both, or "".
 	Vary string
 	// Quality is the encoder quality; 0 leaves the format's default.
 	Quality int
@@ -35,7 +36,9 @@ type Output struct {
 }
 
 // Negotiate decides the output format and quality from the options, the
-// source format (from the key's extension) and two request headers.
+// source format (from the key's extension) and the request's Accept, and
+// whether it asks to save data: Save-Data: on, or an effective connection
+// type (ECT) of 2g or slower, either of which lowers q_auto.
 func Negotiate(o options.Options, src format.Format, accept []byte, saveData bool) Output {
 	var out Output
 	switch {
@@ -45,22 +48,26 @@ func Negotiate(o options.Options, src format.Format, accept []byte, saveData boo
 		switch {
 		case accepts(accept, "image/avif"):
 			out.Format = format.AVIF
+		case accepts(accept, "image/jxl"):
+			out.Format = format.JXL
 		case accepts(accept, "image/webp"):
 			out.Format = format.WebP
 		}
 	case o.Format != format.Unknown:
 		out.Format = o.Format
-	default:
+	case src.Output():
 		out.Format = src
+		// A source Pictor does not write (HEIC) stays Unknown: JPEG, or
+		// PNG when it has alpha, settled in resolve.
 	}
 	switch {
 	case o.Quality > 0:
 		out.Quality = o.Quality
 	case o.QualityAuto:
 		if out.Vary == "" {
-			out.Vary = "Save-Data"
+			out.Vary = "Save-Data, ECT"
 		} else {
-			out.Vary += ", Save-Data"
+			out.Vary += ", Save-Data, ECT"
 		}
 		out.saveData = saveData
 		// For f_auto's JPEG-or-PNG case the quality is settled in resolve

@@ -19,16 +19,21 @@ func TestNegotiate(t *testing.T) {
 		want     Output
 	}{
 		{"source format by default", options.Options{}, format.PNG, chromeAccept, false, Output{Format: format.PNG}},
+		{"a source Pictor does not write", options.Options{}, format.HEIC, chromeAccept, false, Output{Format: format.Unknown}},
 		{"explicit format", options.Options{Format: format.WebP}, format.JPEG, "", false, Output{Format: format.WebP}},
 		{"auto prefers avif", options.Options{FormatAuto: true}, format.JPEG, chromeAccept, false, Output{Format: format.AVIF, Vary: "Accept", auto: true, webp: true}},
+		{"auto takes jxl after avif", options.Options{FormatAuto: true}, format.JPEG, "image/jxl,image/webp,*/*", false, Output{Format: format.JXL, Vary: "Accept", auto: true, webp: true}},
+		{"auto prefers avif to jxl", options.Options{FormatAuto: true}, format.JPEG, "image/jxl,image/avif,image/webp", false, Output{Format: format.AVIF, Vary: "Accept", auto: true, webp: true}},
+		{"auto ignores jxl;q=0", options.Options{FormatAuto: true}, format.JPEG, "image/jxl;q=0,image/webp", false, Output{Format: format.WebP, Vary: "Accept", auto: true, webp: true}},
+		{"q_auto for jxl", options.Options{Format: format.JXL, QualityAuto: true}, format.JPEG, "", false, Output{Format: format.JXL, Quality: 75, Vary: "Save-Data, ECT"}},
 		{"auto takes webp", options.Options{FormatAuto: true}, format.JPEG, "image/webp,*/*", false, Output{Format: format.WebP, Vary: "Accept", auto: true, webp: true}},
 		{"auto ignores q=0", options.Options{FormatAuto: true}, format.JPEG, "image/avif;q=0, image/webp", false, Output{Format: format.WebP, Vary: "Accept", auto: true, webp: true}},
 		{"auto with q params", options.Options{FormatAuto: true}, format.JPEG, "image/avif; q=0.9", false, Output{Format: format.AVIF, Vary: "Accept", auto: true}},
 		{"wildcards do not count", options.Options{FormatAuto: true}, format.JPEG, "*/*", false, Output{Format: format.Unknown, Vary: "Accept", auto: true}},
 		{"explicit quality", options.Options{Format: format.JPEG, Quality: 70}, format.JPEG, "", true, Output{Format: format.JPEG, Quality: 70}},
-		{"q_auto", options.Options{Format: format.JPEG, QualityAuto: true}, format.JPEG, "", false, Output{Format: format.JPEG, Quality: 80, Vary: "Save-Data"}},
-		{"q_auto with Save-Data", options.Options{Format: format.WebP, QualityAuto: true}, format.JPEG, "", true, Output{Format: format.WebP, Quality: 55, Vary: "Save-Data", saveData: true}},
-		{"f_auto and q_auto", options.Options{FormatAuto: true, QualityAuto: true}, format.JPEG, chromeAccept, true, Output{Format: format.AVIF, Quality: 40, Vary: "Accept, Save-Data", saveData: true, auto: true, webp: true}},
+		{"q_auto", options.Options{Format: format.JPEG, QualityAuto: true}, format.JPEG, "", false, Output{Format: format.JPEG, Quality: 80, Vary: "Save-Data, ECT"}},
+		{"q_auto with Save-Data", options.Options{Format: format.WebP, QualityAuto: true}, format.JPEG, "", true, Output{Format: format.WebP, Quality: 55, Vary: "Save-Data, ECT", saveData: true}},
+		{"f_auto and q_auto", options.Options{FormatAuto: true, QualityAuto: true}, format.JPEG, chromeAccept, true, Output{Format: format.AVIF, Quality: 40, Vary: "Accept, Save-Data, ECT", saveData: true, auto: true, webp: true}},
 	}
 	for _, tt := range tests {
 		got := Negotiate(tt.o, tt.src, []byte(tt.accept), tt.saveData)

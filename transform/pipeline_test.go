@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/pictorhq/pictor/internal/heictest"
 	"github.com/pictorhq/pictor/transform/format"
 	"github.com/pictorhq/pictor/transform/options"
 	"github.com/pictorhq/pictor/transform/vips"
@@ -293,5 +294,60 @@ func TestMetadataStripped(t *testing.T) {
 		if err != nil || h.Orientation != 1 || h.EXIF != nil {
 			t.Errorf("%v output: orientation %d exif %v (%v), want 1 and none", f, h.Orientation, h.EXIF, err)
 		}
+	}
+}
+
+// TestHEICSource runs HEIC originals through the pipeline: Pictor reads
+// HEIC but writes none, so without f_ a HEIC comes out as JPEG, or PNG
+// when it has alpha; the pixel limit holds as for any other format.
+func TestHEICSource(t *testing.T) {
+	p := newProcessor(t)
+	opaque := heictest.Encode(t, "../testdata/corpus/pngsuite/basn2c08.png", 90)
+	alpha := heictest.Encode(t, "../testdata/corpus/pngsuite/basn6a08.png", 90)
+	for _, tt := range []struct {
+		name string
+		src  []byte
+		opts string
+		want format.Format
+	}{
+		{"no f_, opaque", opaque, "w_16", format.JPEG},
+		{"no f_, alpha", alpha, "w_16", format.PNG},
+		{"f_webp", opaque, "w_16,f_webp", format.WebP},
+		{"f_auto without AVIF or WebP", alpha, "w_16,f_auto", format.PNG},
+	} {
+		o := parse(t, tt.opts)
+		res, err := p.Process(context.Background(), tt.src, Request{Options: o, Output: Negotiate(o, format.HEIC, []byte("*/*"), false)})
+		if err != nil {
+			t.Fatalf("%s: Process: %v", tt.name, err)
+		}
+		h, err := vips.Probe(res.Body)
+		if res.Format != tt.want || err != nil || h.Format != tt.want || h.Width != 16 || h.Height != 16 {
+			t.Errorf("%s: Process = %v %d×%d (probed %+v, %v), want %v 16×16", tt.name, res.Format, res.Width, res.Height, h, err, tt.want)
+		}
+		// The picture survives: compare with the same variant, in the same
+		// format, of the PNG it was encoded from.
+		orig := readFile(t, "../testdata/corpus/pngsuite/basn2c08.png")
+		if bytes.Equal(tt.src, alpha) {
+			orig = readFile(t, "../testdata/corpus/pngsuite/basn6a08.png")
+		}
+		ro := o
+		ro.Format, ro.FormatAuto = tt.want, false
+		ref, err := p.Process(context.Background(), orig, Request{Options: ro, Output: Negotiate(ro, format.PNG, nil, false)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if db := psnr(toImage(t, res.Body), toImage(t, ref.Body)); db < 30 {
+			t.Errorf("%s: PSNR against the PNG source's variant %.1f dB, want ≥ 30", tt.name, db)
+		}
+	}
+	cfg := DefaultConfig()
+	cfg.MaxPixels = 32*32 - 1
+	small, err := New(cfg, Deps{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := parse(t, "w_16")
+	if _, err := small.Process(context.Background(), opaque, Request{Options: o, Output: Negotiate(o, format.HEIC, nil, false)}); !errors.Is(err, ErrTooManyPixels) {
+		t.Errorf("HEIC over the pixel limit: Process = %v, want %v", err, ErrTooManyPixels)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/pictorhq/pictor/internal/heictest"
 	"github.com/pictorhq/pictor/transform/format"
 	"github.com/pictorhq/pictor/transform/vips"
 )
@@ -38,6 +39,10 @@ func FuzzCheckHeader(f *testing.F) {
 		f.Add(b[:len(b)/2], uint32(50_000_000))
 	}
 	f.Add([]byte("\xff\xd8\xff\xe0"), uint32(50_000_000))
+	heic := heictest.Encode(f, "../testdata/corpus/pngsuite/basn2c08.png", 50) // 32×32
+	f.Add(heic, uint32(1023))
+	f.Add(heic, uint32(50_000_000))
+	f.Add(heic[:len(heic)/2], uint32(50_000_000))
 	path := filepath.Join(f.TempDir(), "upload")
 	o := parse(f, "w_16")
 	f.Fuzz(func(t *testing.T, src []byte, limit uint32) {

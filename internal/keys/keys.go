@@ -23,8 +23,8 @@ const (
 )
 
 // Valid reports whether key is an original's key:
-// ^[0-9a-f]{32,64}\.(jpg|png|webp|gif|avif)$, the extension being one of
-// the Ext values of package format.
+// ^[0-9a-f]{32,64}\.(jpg|png|webp|gif|avif|heic)$, the extension being the
+// Ext of one of package format's input formats.
 func Valid(key string) bool {
 	if len(key) < MinHexLen+1+3 || len(key) > MaxHexLen+1+4 {
 		return false
@@ -40,10 +40,10 @@ func Valid(key string) bool {
 }
 
 // ValidExt reports whether ext (without the dot) is an extension keys may
-// carry: the Ext of a format.
+// carry: the Ext of an input format (JPEG XL is only ever a variant).
 func ValidExt(ext string) bool {
-	_, ok := format.FromExt(ext)
-	return ok
+	f, ok := format.FromExt(ext)
+	return ok && f.Input()
 }
 
 // ValidVariant reports whether vkey is a variant key: VariantLen lowercase

@@ -9,7 +9,7 @@ import (
 )
 
 // keyRE is the SPEC's definition of an original's key.
-var keyRE = regexp.MustCompile(`^[0-9a-f]{32,64}\.(jpg|png|webp|gif|avif)$`)
+var keyRE = regexp.MustCompile(`^[0-9a-f]{32,64}\.(jpg|png|webp|gif|avif|heic)$`)
 
 var validTests = []struct {
 	key string
@@ -17,6 +17,9 @@ var validTests = []struct {
 }{
 	{strings.Repeat("a1", 16) + ".jpg", true},
 	{strings.Repeat("a1", 32) + ".avif", true},
+	{strings.Repeat("a1", 32) + ".heic", true},
+	{strings.Repeat("a1", 32) + ".jxl", false},
+	{strings.Repeat("a1", 32) + ".heif", false},
 	{strings.Repeat("a1", 32) + "0.avif", false},
 	{strings.Repeat("a1", 16)[:31] + ".png", false},
 	{strings.Repeat("a1", 16) + ".jpeg", false},
@@ -39,10 +42,16 @@ func TestValid(t *testing.T) {
 	}
 }
 
-// TestValidExt ties the extensions to package format: every format's Ext,
-// and nothing else the SPEC regexp does not name.
+// TestValidExt ties the extensions to package format: every input format's
+// Ext, and nothing else the SPEC regexp does not name.
 func TestValidExt(t *testing.T) {
 	for _, f := range format.All {
+		if !f.Input() {
+			if ValidExt(f.Ext()) {
+				t.Errorf("ValidExt(%q) = true for %v, which is not an input format", f.Ext(), f)
+			}
+			continue
+		}
 		if !ValidExt(f.Ext()) {
 			t.Errorf("ValidExt(%q) = false for %v's extension", f.Ext(), f)
 		}

@@ -3,7 +3,12 @@
 //
 // Uploads are judged by their first bytes only, never by a file name or a
 // Content-Type header: Sniff is the allowlist. Everything it does not
-// recognise as JPEG, PNG, WebP, GIF or AVIF is ErrUnsupported.
+// recognise as JPEG, PNG, WebP, GIF, AVIF or HEIC is ErrUnsupported.
+//
+// Not every format goes both ways: HEIC is read (phones upload it) but
+// never written (HEVC encoders are patent-encumbered and browsers other
+// than Safari do not show it), and JPEG XL is written for the browsers that
+// ask for it but not accepted as an original. Input and Output say which.
 package format
 
 import (
@@ -23,10 +28,12 @@ const (
 	WebP
 	GIF
 	AVIF
+	HEIC
+	JXL
 )
 
 // All lists the known formats in a fixed order.
-var All = []Format{JPEG, PNG, WebP, GIF, AVIF}
+var All = []Format{JPEG, PNG, WebP, GIF, AVIF, HEIC, JXL}
 
 var (
 	// ErrUnsupported is returned by Sniff for bytes that are not an allowed
@@ -50,11 +57,20 @@ var info = [...]struct {
 	WebP:    {"webp", "webp", "image/webp"},
 	GIF:     {"gif", "gif", "image/gif"},
 	AVIF:    {"avif", "avif", "image/avif"},
+	HEIC:    {"heic", "heic", "image/heic"},
+	JXL:     {"jxl", "jxl", "image/jxl"},
 }
 
 func (f Format) valid() bool { return int(f) < len(info) }
 
-// String is the option name: "jpeg", "png", "webp", "gif", "avif".
+// Input reports whether originals may be in f: whether Sniff admits it and
+// keys may carry its extension.
+func (f Format) Input() bool { return f != Unknown && f != JXL && f.valid() }
+
+// Output reports whether variants may be encoded as f: whether f_ names it.
+func (f Format) Output() bool { return f != Unknown && f != HEIC && f.valid() }
+
+// String is the name: "jpeg", "png", "webp", "gif", "avif", "heic", "jxl".
 func (f Format) String() string {
 	if !f.valid() {
 		return ""
@@ -78,20 +94,22 @@ func (f Format) ContentType() string {
 	return info[f].mime
 }
 
-// Parse returns the format for an option value ("jpeg", "jpg", "png", …).
+// Parse returns the output format for an option value ("jpeg", "jpg",
+// "png", …, "jxl"); HEIC, which is never written, is not one.
 func Parse(name string) (Format, bool) {
 	if name == "jpg" {
 		return JPEG, true
 	}
 	for _, f := range All {
-		if info[f].name == name {
+		if f.Output() && info[f].name == name {
 			return f, true
 		}
 	}
 	return Unknown, false
 }
 
-// FromExt returns the format for a key extension ("jpg", "png", …).
+// FromExt returns the format for a file extension ("jpg", "png", …): an
+// original's key (see Input) or a cached variant's file.
 func FromExt(ext string) (Format, bool) {
 	for _, f := range All {
 		if info[f].ext == ext {
@@ -137,24 +155,27 @@ func Sniff(head []byte) (Format, error) {
 }
 
 // sniffFtyp reads an ISO-BMFF ftyp box: the major brand and the compatible
-// brands that fit in head. AVIF files say "avif" (still) or "avis"
-// (sequence) in one of them; plain HEIC ("heic", "mif1" alone) is not
-// accepted because keys and responses only know AVIF. A box that goes on
-// past a head shorter than SniffLen may still name avif in the bytes not
-// yet seen, so that is ErrShort rather than a refusal.
+// brands that fit in head, in that order; the first that names a format
+// decides. AVIF files say "avif" (still) or "avis" (sequence); HEIC files
+// (HEVC in HEIF, what phones write) say "heic", "heix" (10-bit), "heim" or
+// "heis" (multi-layer) or, for sequences, "hevc" or "hevx". "mif1" alone
+// says only that the file is HEIF, not which codec is inside, and is
+// refused. A box that goes on past a head shorter than SniffLen may still
+// name a brand in the bytes not yet seen, so that is ErrShort rather than a
+// refusal.
 func sniffFtyp(head []byte) (Format, error) {
 	size := int(head[0])<<24 | int(head[1])<<16 | int(head[2])<<8 | int(head[3])
 	if size < 16 || size > 4096 {
 		return Unknown, ErrUnsupported
 	}
 	end := min(size, len(head))
-	if isAVIFBrand(head[8:12]) {
-		return AVIF, nil
+	if f := brand(head[8:12]); f != Unknown {
+		return f, nil
 	}
 	// head[12:16] is the minor version; compatible brands follow.
 	for i := 16; i+4 <= end; i += 4 {
-		if isAVIFBrand(head[i : i+4]) {
-			return AVIF, nil
+		if f := brand(head[i : i+4]); f != Unknown {
+			return f, nil
 		}
 	}
 	if end < size && len(head) < SniffLen {
@@ -163,6 +184,13 @@ func sniffFtyp(head []byte) (Format, error) {
 	return Unknown, ErrUnsupported
 }
 
-func isAVIFBrand(b []byte) bool {
-	return bytes.Equal(b, []byte("avif")) || bytes.Equal(b, []byte("avis"))
+// brand is the format an ISO-BMFF brand names, Unknown for any other.
+func brand(b []byte) Format {
+	switch string(b) {
+	case "avif", "avis":
+		return AVIF
+	case "heic", "heix", "heim", "heis", "hevc", "hevx":
+		return HEIC
+	}
+	return Unknown
 }

@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/pictorhq/pictor/internal/heictest"
 )
 
 // pad extends a magic prefix to a realistic header length, so that a test
@@ -54,8 +56,15 @@ var sniffTests = []struct {
 	{"avif sequence", ftyp("avis", "msf1"), AVIF, nil},
 	{"mif1 with compatible avif", ftyp("mif1", "avif", "miaf"), AVIF, nil},
 	{"mif1 with avif last", ftyp("mif1", "miaf", "MA1B", "avif"), AVIF, nil},
-	{"heic", ftyp("heic", "mif1", "heic"), Unknown, ErrUnsupported},
-	{"heix", ftyp("heix", "mif1"), Unknown, ErrUnsupported},
+	{"heic", ftyp("heic", "mif1", "heic"), HEIC, nil},
+	{"heix", ftyp("heix", "mif1"), HEIC, nil},
+	{"heim", ftyp("heim", "mif1"), HEIC, nil},
+	{"heis", ftyp("heis", "mif1"), HEIC, nil},
+	{"hevc sequence", ftyp("msf1", "hevc"), HEIC, nil},
+	{"mif1 with compatible heic", ftyp("mif1", "miaf", "heic"), HEIC, nil},
+	{"heic major, avif compatible", ftyp("heic", "avif"), HEIC, nil},
+	{"avif major, heic compatible", ftyp("avif", "heic"), AVIF, nil},
+	{"jxl container", ftyp("jxl ", "jxl "), Unknown, ErrUnsupported},
 	{"mif1 alone", ftyp("mif1", "mif1"), Unknown, ErrUnsupported},
 	{"mp4", ftyp("isom", "iso2", "mp41"), Unknown, ErrUnsupported},
 	{"ftyp size too small", append([]byte{0, 0, 0, 8}, pad("ftypavif")...), Unknown, ErrUnsupported},
@@ -94,10 +103,11 @@ func TestSniff(t *testing.T) {
 // specSniff is the allowlist of upload types, written from the format
 // specifications rather than from Sniff, as the fuzz oracle: JPEG (SOI and
 // a marker), PNG (its 8-byte signature), GIF87a/89a, WebP (a RIFF file of
-// form type WEBP) and AVIF (an ftyp box of sane size whose major or
-// compatible brands, within the first SniffLen bytes, include avif or
-// avis). Everything else, SVG, PDF, PSD, BMP, TIFF and JP2 included, is
-// refused.
+// form type WEBP), AVIF and HEIC (an ftyp box of sane size whose first
+// brand of either kind, major then compatible within the first SniffLen
+// bytes, is avif or avis, or one of the HEVC brands heic, heix, heim, heis,
+// hevc, hevx). Everything else, SVG, PDF, PSD, BMP, TIFF, JP2 and JPEG XL
+// included, is refused.
 func specSniff(b []byte) Format {
 	if len(b) > SniffLen {
 		b = b[:SniffLen]
@@ -121,8 +131,11 @@ func specSniff(b []byte) Format {
 			brands = append(brands, b[off:off+4])
 		}
 		for _, br := range brands {
-			if string(br) == "avif" || string(br) == "avis" {
+			switch string(br) {
+			case "avif", "avis":
 				return AVIF
+			case "heic", "heix", "heim", "heis", "hevc", "hevx":
+				return HEIC
 			}
 		}
 	}
@@ -144,8 +157,9 @@ var refusedMagic = []string{
 //   - only the first SniffLen bytes decide;
 //   - ErrShort only for fewer than SniffLen bytes; a format or
 //     ErrUnsupported is final: appending bytes never changes it;
-//   - an accepted format has a key extension, an image/* type and an
-//     option name that lead back to it;
+//   - an accepted format is an input format, with a key extension and an
+//     image/* type that lead back to it, and an option name when it is
+//     also an output format;
 //   - nothing that starts with a refused type's magic is accepted.
 func FuzzSniff(f *testing.F) {
 	for _, tt := range sniffTests {
@@ -171,7 +185,7 @@ func FuzzSniff(f *testing.F) {
 		}
 
 		if want := specSniff(head); got != want && !errors.Is(err, ErrShort) {
-			t.Fatalf("Sniff(%q) = %v, %v, want %v (the allowlist by magic bytes: JPEG, PNG, GIF, WebP, AVIF)", head, got, err, want)
+			t.Fatalf("Sniff(%q) = %v, %v, want %v (the allowlist by magic bytes: JPEG, PNG, GIF, WebP, AVIF, HEIC)", head, got, err, want)
 		}
 		if err == nil {
 			for _, m := range refusedMagic {
@@ -179,10 +193,13 @@ func FuzzSniff(f *testing.F) {
 					t.Fatalf("Sniff(%q) = %v for bytes starting with a refused type's magic %q", head, got, m)
 				}
 			}
+			if !got.Input() {
+				t.Fatalf("Sniff(%q) = %v, which is not an input format", head, got)
+			}
 			if g, ok := FromExt(got.Ext()); !ok || g != got {
 				t.Fatalf("FromExt(%q) = %v, %v, want %v", got.Ext(), g, ok, got)
 			}
-			if g, ok := Parse(got.String()); !ok || g != got {
+			if g, ok := Parse(got.String()); got.Output() && (!ok || g != got) {
 				t.Fatalf("Parse(%q) = %v, %v, want %v", got.String(), g, ok, got)
 			}
 			if !strings.HasPrefix(got.ContentType(), "image/") {
@@ -207,8 +224,11 @@ func FuzzSniff(f *testing.F) {
 
 func TestNames(t *testing.T) {
 	for _, f := range All {
-		if g, ok := Parse(f.String()); !ok || g != f {
-			t.Errorf("Parse(%q) = %v, %v, want %v", f.String(), g, ok, f)
+		if g, ok := Parse(f.String()); ok != f.Output() || ok && g != f {
+			t.Errorf("Parse(%q) = %v, %v, want %v, %v", f.String(), g, ok, f, f.Output())
+		}
+		if !f.Input() && !f.Output() {
+			t.Errorf("%v is neither an input nor an output format", f)
 		}
 		if g, ok := FromExt(f.Ext()); !ok || g != f {
 			t.Errorf("FromExt(%q) = %v, %v, want %v", f.Ext(), g, ok, f)
@@ -216,6 +236,16 @@ func TestNames(t *testing.T) {
 	}
 	if g, ok := Parse("jpg"); !ok || g != JPEG {
 		t.Errorf("Parse(%q) = %v, %v, want %v", "jpg", g, ok, JPEG)
+	}
+	for _, tt := range []struct {
+		f             Format
+		input, output bool
+	}{
+		{JPEG, true, true}, {AVIF, true, true}, {HEIC, true, false}, {JXL, false, true}, {Unknown, false, false},
+	} {
+		if tt.f.Input() != tt.input || tt.f.Output() != tt.output {
+			t.Errorf("%v: Input() = %v, Output() = %v, want %v, %v", tt.f, tt.f.Input(), tt.f.Output(), tt.input, tt.output)
+		}
 	}
 	if _, ok := Parse("tiff"); ok {
 		t.Errorf("Parse(%q) ok, want not", "tiff")
@@ -251,6 +281,10 @@ func TestSniffCorpus(t *testing.T) {
 				t.Errorf("Sniff(%s) = %v, %v, want %v", filepath.Base(name), got, err, tt.want)
 			}
 		}
+	}
+	// A real HEIC, as heif-enc writes it.
+	if got, err := Sniff(heictest.Encode(t, filepath.Join(corpus, "pngsuite", "basn2c08.png"), 50)); got != HEIC || err != nil {
+		t.Errorf("Sniff(heif-enc output) = %v, %v, want %v", got, err, HEIC)
 	}
 	// PngSuite's signature-corruption cases must not pass as PNG.
 	for _, name := range []string{"xs1n0g01.png", "xs2n0g01.png", "xs4n0g01.png", "xs7n0g01.png", "xcrn0g04.png", "xlfn0g04.png"} {

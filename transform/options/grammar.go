@@ -56,7 +56,7 @@ const (
 // grammar lists the options in canonical order: Append prints them in
 // this order, and the cross-option rules are checked in it.
 var grammar = [...]option{
-	{name: "w", parse: parseWidth, print: func(o Options) value { return integer(int64(o.Width)) }},
+	{name: "w", parse: parseWidth, print: printWidth, rule: widthRule},
 	{name: "h", parse: parseHeight, print: func(o Options) value { return integer(int64(o.Height)) }},
 	{name: "c", parse: parseCrop, print: printCrop, rule: cropRule},
 	{name: "g", parse: parseGravity, print: printGravity, rule: gravityRule},
@@ -106,7 +106,26 @@ func optionNamed(name string) *option {
 // come from a preset (the operator's own values); x_ and y_ are
 // 0..MaxDimension.
 
+// w_auto[:<fallback>] takes the width from client hints (see
+// Options.WidthAuto); the fallback is a width like any other, allow-list
+// included.
 func parseWidth(p *Parser, o Options, c component) (Options, string) {
+	if rest, ok := strings.CutPrefix(c.value, "auto"); ok {
+		if rest == "" {
+			o.WidthAuto = true
+			return o, ""
+		}
+		fallback, ok := strings.CutPrefix(rest, ":")
+		n, okN := p.dimension(fallback, 1)
+		if !ok || !okN {
+			return o, "not auto or auto:<fallback> with a fallback in 1.." + strconv.Itoa(p.maxDim)
+		}
+		if c.from == "" && !allowed(p.widths, n) {
+			return o, p.widthReason
+		}
+		o.WidthAuto, o.WidthFallback = true, n
+		return o, ""
+	}
 	n, ok := p.dimension(c.value, 1)
 	if !ok {
 		return o, p.dimensionReason(1)
@@ -116,6 +135,22 @@ func parseWidth(p *Parser, o Options, c component) (Options, string) {
 	}
 	o.Width = n
 	return o, ""
+}
+
+func printWidth(o Options) value {
+	if o.WidthAuto {
+		return value{kind: autoValue, n: int64(o.WidthFallback)}
+	}
+	return integer(int64(o.Width))
+}
+
+// widthRule: a c_crop region is cut at the size asked, which a hint
+// should not move.
+func widthRule(o Options) string {
+	if o.WidthAuto && o.Crop == Region {
+		return "w_auto does not apply with c_crop"
+	}
+	return ""
 }
 
 func parseHeight(p *Parser, o Options, c component) (Options, string) {
@@ -184,7 +219,7 @@ func printCrop(o Options) value {
 // cuts a region of both sizes.
 func cropRule(o Options) string {
 	switch {
-	case o.Crop != Fit && o.Width == 0 && o.Height == 0:
+	case o.Crop != Fit && o.Width == 0 && !o.WidthAuto && o.Height == 0:
 		return "needs w_ or h_"
 	case o.Crop == Region && (o.Width == 0 || o.Height == 0):
 		return "needs both w_ and h_"
@@ -219,10 +254,15 @@ func gravityRule(o Options) string {
 // dprNames are the accepted device pixel ratios in their one spelling.
 var (
 	dprNames  = []string{"1", "1.5", "2", "2.5", "3", "3.5", "4"}
-	dprReason = oneOfReason(dprNames)
+	dprReason = oneOfReason(append(dprNames[:len(dprNames):len(dprNames)], "auto"))
 )
 
+// dpr_auto takes the ratio from the DPR client hint (see Options.DPRAuto).
 func parseDPROption(_ *Parser, o Options, c component) (Options, string) {
+	if c.value == "auto" {
+		o.DPRAuto = true
+		return o, ""
+	}
 	v, ok := parseDPR(c.value)
 	if !ok {
 		return o, dprReason
@@ -232,6 +272,9 @@ func parseDPROption(_ *Parser, o Options, c component) (Options, string) {
 }
 
 func printDPR(o Options) value {
+	if o.DPRAuto {
+		return word("auto")
+	}
 	if o.DPR == 0 || o.DPR == 1 {
 		return value{}
 	}
@@ -247,7 +290,7 @@ func parseFormat(_ *Parser, o Options, c component) (Options, string) {
 	}
 	f, ok := format.Parse(c.value)
 	if !ok {
-		return o, "not one of jpeg, jpg, png, webp, avif, gif, auto"
+		return o, "not one of jpeg, jpg, png, webp, avif, gif, jxl, auto"
 	}
 	o.Format = f
 	return o, ""

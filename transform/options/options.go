@@ -72,6 +72,12 @@ type Options struct {
 	// Width and Height (w_, h_) are the target box in CSS pixels,
 	// 1..MaxDimension; 0 means unset.
 	Width, Height int
+	// WidthAuto (w_auto) takes the width from the request's client hints
+	// (package transform resolves it before the variant key is made);
+	// WidthFallback (w_auto:<n>) is the width in CSS pixels when the
+	// request has none, 0 for the source's own width. Width is 0 with it.
+	WidthAuto     bool
+	WidthFallback int
 	// Crop (c_) is the resize mode; Fit is the default.
 	Crop Crop
 	// Gravity (g_) anchors c_fill, c_pad and c_crop; Center is the default.
@@ -81,6 +87,9 @@ type Options struct {
 	// DPR (dpr_) multiplies Width and Height: 1.5..4 in steps of 0.5; 0
 	// means unset, which dpr_1 also parses to.
 	DPR float64
+	// DPRAuto (dpr_auto) takes the ratio from the request's DPR hint; DPR
+	// is 0 with it.
+	DPRAuto bool
 	// Format (f_) is the output format; Unknown keeps the source's.
 	Format format.Format
 	// FormatAuto (f_auto) negotiates the format from Accept.

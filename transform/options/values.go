@@ -30,6 +30,7 @@ const (
 	effectsValue                  // see appendEffects
 	layersValue                   // the URL's layers: see appendLayers
 	borderValue                   // <n>_<color>
+	autoValue                     // "auto", then ":n" when n > 0
 )
 
 // integer is n in decimal, unset when 0.
@@ -64,6 +65,12 @@ func (v value) append(b []byte) []byte {
 	case borderValue:
 		b = strconv.AppendInt(b, v.n, 10)
 		return v.color.append(append(b, '_'))
+	case autoValue:
+		b = append(b, "auto"...)
+		if v.n > 0 {
+			b = strconv.AppendInt(append(b, ':'), v.n, 10)
+		}
+		return b
 	}
 	return b
 }

@@ -40,6 +40,10 @@ pictor_startup(int concurrency)
 	vips_operation_block_set("VipsForeignLoad", TRUE);
 	for (i = 0; i < G_N_ELEMENTS(pictor_allowed_loaders); i++)
 		vips_operation_block_set(pictor_allowed_loaders[i], FALSE);
+	// libvips 8.14 flags all of libjxl untrusted, its saver too. A saver
+	// only encodes pixels Pictor has already decoded, so JPEG XL output is
+	// let through; its loader stays blocked with the rest.
+	vips_operation_block_set("VipsForeignSaveJxl", FALSE);
 
 	vips_concurrency_set(concurrency);
 

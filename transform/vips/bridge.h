@@ -27,6 +27,9 @@ typedef struct {
 	char loader[64];
 	char interpretation[32];
 	char exif[PICTOR_EXIF_N][PICTOR_EXIF_LEN];
+	// heifload's "heif-compression": "hevc" (HEIC), "av1" (AVIF), …;
+	// empty for other loaders.
+	char compression[16];
 } PictorHeader;
 
 int pictor_startup(int concurrency);
@@ -94,14 +97,15 @@ enum {
 	PICTOR_SAVE_WEBP,
 	PICTOR_SAVE_AVIF,
 	PICTOR_SAVE_GIF,
+	PICTOR_SAVE_JXL,
 };
 
 // PictorSave is what pictor_save passes to the saver; a saver ignores the
 // fields it has no option for.
 typedef struct {
 	int saver;     // PICTOR_SAVE_*
-	int q;         // JPEG, WebP, AVIF quality, 1..100
-	int effort;    // WebP 0..6, AVIF 0..9: CPU spent to save bytes
+	int q;         // JPEG, WebP, AVIF, JXL quality, 1..100
+	int effort;    // WebP 0..6, AVIF 0..9, JXL 3..9: CPU spent to save bytes
 	int interlace; // JPEG progressive, PNG Adam7
 	// An animation (GIF, WebP) when page_height > 0: frames of that
 	// height stacked vertically, shown for delays[i] ms each (n_delays

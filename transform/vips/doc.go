@@ -3,8 +3,10 @@
 // and nothing else.
 //
 // Startup initialises libvips once per process with the operation cache off
-// and every loader blocked except JPEG, PNG, WebP, GIF and HEIF/AVIF, so that
-// untrusted bytes can never reach the SVG, PDF, TIFF or ImageMagick code.
+// and every loader blocked except JPEG, PNG, WebP, GIF and HEIF (AVIF and
+// HEIC), so that untrusted bytes can never reach the SVG, PDF, TIFF,
+// JPEG XL or ImageMagick code. Of the savers, JPEG XL's is unblocked by
+// name: libvips 8.14 flags all of libjxl untrusted.
 // Probe reads a header without decoding pixels. Load copies the bytes into C
 // memory owned by the image it returns and decodes them lazily: pixels are
 // computed only when Save pulls them through the chain of operations

@@ -76,7 +76,7 @@ func headerResult(op string, r C.int, h *C.PictorHeader) (Header, error) {
 		Width:          int(h.width),
 		Height:         int(h.height),
 		Bands:          int(h.bands),
-		Format:         formatOf(C.GoString(&h.loader[0])),
+		Format:         formatOf(C.GoString(&h.loader[0]), C.GoString(&h.compression[0])),
 		HasAlpha:       h.has_alpha != 0,
 		Orientation:    int(h.orientation),
 		HasICC:         h.has_icc != 0,
@@ -99,9 +99,19 @@ func headerResult(op string, r C.int, h *C.PictorHeader) (Header, error) {
 }
 
 // formatOf maps a loader nickname ("jpegload_source", …) to its format.
-// heifload also opens HEIC, but Pictor's sniffer only admits AVIF, and AVIF
-// is what a HEIF container holds here.
-func formatOf(loader string) format.Format {
+// heifload opens every HEIF file; the codec inside (heifload's
+// "heif-compression") tells AVIF from HEIC, and any other (JPEG or
+// uncompressed in HEIF) is no format Pictor admits.
+func formatOf(loader, compression string) format.Format {
+	if strings.HasPrefix(loader, "heifload") {
+		switch compression {
+		case "av1":
+			return format.AVIF
+		case "hevc":
+			return format.HEIC
+		}
+		return format.Unknown
+	}
 	for _, l := range [...]struct {
 		prefix string
 		f      format.Format
@@ -110,7 +120,6 @@ func formatOf(loader string) format.Format {
 		{"pngload", format.PNG},
 		{"webpload", format.WebP},
 		{"gifload", format.GIF},
-		{"heifload", format.AVIF},
 	} {
 		if strings.HasPrefix(loader, l.prefix) {
 			return l.f

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pictorhq/pictor/internal/heictest"
 	"github.com/pictorhq/pictor/transform/format"
 	"github.com/pictorhq/pictor/transform/vips/internal/libvipstest"
 )
@@ -301,6 +302,9 @@ func TestBlockedLoaders(t *testing.T) {
 		{"tiff", tinyTIFF()},
 		{"ppm", []byte("P5\n1 1\n255\n\x80")},
 		{"text", []byte("hello, world")},
+		// Pictor writes JPEG XL but never reads it: the saver is unblocked,
+		// the loader is not.
+		{"jxl", mustSave(t, mustLoad(t, readCorpus(t, "pngsuite/basn2c08.png"), LoadOptions{}), SaveOptions{Format: format.JXL})},
 	}
 	for _, tt := range tests {
 		if _, err := Probe(tt.buf); !errors.Is(err, ErrUnsupportedFormat) {
@@ -395,6 +399,9 @@ func FuzzProbe(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Add(jpeg[:2048])
+	heic := heictest.Encode(f, filepath.Join(corpus, "pngsuite", "basn6a08.png"), 50)
+	f.Add(heic)
+	f.Add(heic[:len(heic)/2])
 	f.Add(tinyBMP())
 	f.Add([]byte(tinySVG))
 	f.Add(bytes.Repeat([]byte{0xFF, 0xD8, 0xFF}, 4))

@@ -62,8 +62,8 @@ func kind(f format.Format) C.int {
 		return 3
 	case format.GIF:
 		return 4
-	case format.AVIF:
-		return 5
+	case format.AVIF, format.HEIC:
+		return 5 // heifload reads both
 	}
 	return 0
 }

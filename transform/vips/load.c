@@ -300,6 +300,10 @@ pictor_fill_header(VipsImage *im, PictorHeader *h)
 		!vips_image_get_string(im, VIPS_META_LOADER, &s))
 		g_strlcpy(h->loader, s, sizeof(h->loader));
 
+	if (vips_image_get_typeof(im, "heif-compression") &&
+		!vips_image_get_string(im, "heif-compression", &s))
+		g_strlcpy(h->compression, s, sizeof(h->compression));
+
 	s = vips_enum_nick(VIPS_TYPE_INTERPRETATION,
 		vips_image_get_interpretation(im));
 	if (s)

@@ -91,6 +91,14 @@ pictor_save(VipsImage *in, const PictorSave *o, void **buf, size_t *len)
 			"strip", TRUE,
 			NULL);
 		break;
+	case PICTOR_SAVE_JXL:
+		// libvips 8.14's jxlsave writes no metadata at all; the bare
+		// copy is all it gets anyway.
+		result = vips_jxlsave_buffer(bare, buf, len,
+			"Q", o->q,
+			"effort", o->effort,
+			NULL);
+		break;
 	default:
 		vips_error("pictor", "no saver %d", o->saver);
 		result = -1;

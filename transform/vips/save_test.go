@@ -35,6 +35,9 @@ func TestSaveRoundTrip(t *testing.T) {
 		im := mustLoad(t, src.buf, LoadOptions{Shrink: src.shrink})
 		im = must(t)(im.ToSRGB())
 		for _, f := range format.All {
+			if !f.Output() || !f.Input() {
+				continue // never written (HEIC), or not read back (TestSaveJXL)
+			}
 			out, err := im.Save(SaveOptions{Format: f})
 			if err != nil {
 				t.Errorf("Save(%s as %v): %v", src.name, f, err)

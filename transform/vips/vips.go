@@ -19,7 +19,7 @@ import (
 var (
 	// ErrUnsupportedFormat is returned by Save for format.Unknown, and by
 	// Probe and Load for bytes that none of the allowed loaders (JPEG,
-	// PNG, WebP, GIF, HEIF/AVIF) recognises.
+	// PNG, WebP, GIF, HEIF: AVIF and HEIC) recognises.
 	ErrUnsupportedFormat = errors.New("vips: unsupported format")
 	// ErrNotStarted is returned by Probe and Load before a successful
 	// Startup: without it the loader block list is not in force.
