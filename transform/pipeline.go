@@ -31,12 +31,13 @@ type Step func(*job) error
 // Processor runs the pipeline with one configuration. It is safe for
 // concurrent use; it holds no per-request state.
 type Processor struct {
-	cfg     Config
-	resizer Resizer
-	decoded DecodeCache // nil: every variant decodes
-	steps   []Step      // the whole pipeline, for Process
-	decode  []Step      // probe to sRGB: what a decoded original has been through
-	variant []Step      // region to encode: what each variant of one decode goes through
+	cfg      Config
+	resizer  Resizer
+	decoded  DecodeCache   // nil: every variant decodes
+	overlays OverlaySource // nil: no image layers
+	steps    []Step        // the whole pipeline, for Process
+	decode   []Step        // probe to sRGB: what a decoded original has been through
+	variant  []Step        // region to encode: what each variant of one decode goes through
 
 	// variant, split after the resize, where Variants keeps a resized
 	// image for smaller variants to start from.
@@ -58,6 +59,9 @@ type Processor struct {
 type Deps struct {
 	Resizer Resizer     // the resize step; nil: CPUResizer
 	Decoded DecodeCache // decoded originals shared across variants; nil: none
+	// Overlays reads the originals that image layers (l_) draw; nil: a
+	// variant with an image layer fails with ErrNoOverlays.
+	Overlays OverlaySource
 }
 
 // New returns a Processor. libvips must have been started (vips.Startup).
@@ -68,7 +72,7 @@ func New(cfg Config, d Deps) (*Processor, error) {
 	if d.Resizer == nil {
 		d.Resizer = CPUResizer{}
 	}
-	p := &Processor{cfg: cfg, resizer: d.Resizer, decoded: d.Decoded, decoding: make(map[string]chan struct{})}
+	p := &Processor{cfg: cfg, resizer: d.Resizer, decoded: d.Decoded, overlays: d.Overlays, decoding: make(map[string]chan struct{})}
 	p.decode = []Step{
 		p.probe,
 		p.load,
@@ -76,14 +80,20 @@ func New(cfg Config, d Deps) (*Processor, error) {
 		p.toSRGB,
 	}
 	p.variant = []Step{
+		p.trim,
+		p.turnSource,
 		p.region,
 		p.resize,
 		p.settle,
+		p.turn,
 		p.cropOrPad,
 		p.effects,
+		p.layers,
+		p.border,
+		p.round,
 		p.encode,
 	}
-	p.resizeSteps, p.finishSteps = p.variant[:2], p.variant[2:]
+	p.resizeSteps, p.finishSteps = p.variant[:4], p.variant[4:]
 	p.steps = append(append([]Step(nil), p.decode...), p.variant...)
 	return p, nil
 }
@@ -186,16 +196,29 @@ func (p *Processor) plan(j *job) error {
 	h := j.hdr
 	j.out = j.req.Output.resolve(h.HasAlpha, j.req.Options.QualityAuto)
 	w, ht := orientedSize(h)
-	var err error
-	j.geo, err = plan(w, ht, j.req.Options, p.cfg)
-	if err != nil {
+	if err := p.planFor(j, w, ht); err != nil {
 		return err
 	}
 	j.shrink = 1
-	if h.Format == format.JPEG || h.Format == format.WebP {
+	// e_trim plans again on what is left after the cut, which a decode
+	// shrunk for the uncut size could leave short of pixels.
+	if (h.Format == format.JPEG || h.Format == format.WebP) && !j.req.Options.Trim {
 		j.shrink = shrinkOnLoad(w, ht, j.geo)
 	}
 	return nil
+}
+
+// planFor sets j's geometry for a source of w×h, as decoded and oriented:
+// the options' sizes are those of the image after its a_ turn.
+func (p *Processor) planFor(j *job, w, ht int) error {
+	o := j.req.Options
+	if o.Angle.Swaps() {
+		w, ht = ht, w
+	}
+	var err error
+	j.geo, err = plan(w, ht, o, p.cfg)
+	j.geo.swap = o.Angle.Swaps() && !j.geo.region
+	return err
 }
 
 // orientedSize is the original's size once its EXIF orientation is applied.
@@ -249,7 +272,8 @@ func (p *Processor) streams() bool {
 // small; a plain resize and encode never needs it.
 func (p *Processor) settle(j *job) error {
 	o := j.req.Options
-	if !j.streamed || !(o.Blur > 0 || o.Sharpen || (j.geo.crop && o.Gravity == options.Auto)) {
+	if !j.streamed || !(o.Blur > 0 || o.Sharpen || (j.geo.crop && o.Gravity == options.Auto) ||
+		o.Angle != options.NoTurn || o.BackgroundBlur) {
 		return nil
 	}
 	j.streamed = false
@@ -285,18 +309,18 @@ func (p *Processor) region(j *job) error {
 }
 
 func (p *Processor) resize(j *job) error {
-	g := j.geo
+	tw, th := j.geo.target()
 	w, h := j.img.Width(), j.img.Height()
-	if w == g.resizeW && h == g.resizeH {
+	if w == tw && h == th {
 		return nil
 	}
-	if err := j.replace(p.resizer.Resize(j.ctx, j.img, float64(g.resizeW)/float64(w), float64(g.resizeH)/float64(h))); err != nil {
+	if err := j.replace(p.resizer.Resize(j.ctx, j.img, float64(tw)/float64(w), float64(th)/float64(h))); err != nil {
 		return err
 	}
 	// vips_resize rounds each axis on its own; trim a pixel of excess so
 	// the output is exactly the size asked for.
-	if w, h := j.img.Width(), j.img.Height(); w > g.resizeW || h > g.resizeH {
-		return j.replace(j.img.ExtractArea(0, 0, min(w, g.resizeW), min(h, g.resizeH)))
+	if w, h := j.img.Width(), j.img.Height(); w > tw || h > th {
+		return j.replace(j.img.ExtractArea(0, 0, min(w, tw), min(h, th)))
 	}
 	return nil
 }
@@ -314,6 +338,9 @@ func (p *Processor) cropOrPad(j *job) error {
 		return j.replace(j.img.ExtractArea(x, y, bw, bh))
 	case g.pad && (w < g.boxW || h < g.boxH):
 		x, y := anchor(o.Gravity, g.boxW, g.boxH, w, h)
+		if o.BackgroundBlur {
+			return j.replace(j.img.BlurPad(x, y, g.boxW, g.boxH, padSigma(g.boxW, g.boxH)))
+		}
 		bg := vips.Color{R: 255, G: 255, B: 255}
 		if o.HasBackground {
 			bg = vips.Color(o.Background)
@@ -335,8 +362,18 @@ func (p *Processor) effects(j *job) error {
 			return err
 		}
 	}
+	if o.Brightness != 0 || o.Contrast != 0 || o.Saturation != 0 {
+		if err := j.replace(j.img.Tone(o.Brightness, o.Contrast, o.Saturation)); err != nil {
+			return err
+		}
+	}
 	if o.Grayscale {
-		return j.replace(j.img.Grayscale())
+		if err := j.replace(j.img.Grayscale()); err != nil {
+			return err
+		}
+	}
+	if o.Pixelate > 0 {
+		return j.replace(j.img.Pixelate(cssPixels(o.Pixelate, o)))
 	}
 	return nil
 }
