@@ -5,8 +5,8 @@
 # colour tests read (libgs-common), and the
 # real stack that `make run` and the end-to-end tests start: nginx and
 # supervisor (and logrotate, for the install script's test), Chromium
-# for the bench report's test, Node with npm for the tus client that
-# the resumable-upload tests drive, heif-enc (libheif-examples) for the HEIC
+# for the bench report's test, Node with npm for the tus client that the
+# resumable-upload tests drive, heif-enc (libheif-examples) for the HEIC
 # tests and djxl (libjxl-tools) for the JPEG XL one. Extra package names may be given as
 # arguments.
 set -euo pipefail
