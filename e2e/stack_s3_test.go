@@ -203,8 +203,8 @@ func TestStackS3OneVM(t *testing.T) {
 	key := other.uploadFile("../testdata/sample.jpg")
 	body, _ := os.ReadFile("../testdata/sample.jpg")
 	r := s.get("/o/" + key)
-	if r.status != 200 || string(r.body) != string(body) {
-		t.Fatalf("/o/ through the stack: %d, %d bytes; want 200 and the upload", r.status, len(r.body))
+	if r.status != 200 || string(r.body) != string(body) || r.header.Get("X-Served-By") != "nginx-originals" {
+		t.Fatalf("/o/ through the stack: %d, %d bytes, X-Served-By %q; want 200 and the upload, sent by Nginx", r.status, len(r.body), r.header.Get("X-Served-By"))
 	}
 	if err := checkOriginal(key, r.header, r.body); err != nil {
 		t.Error(err)
