@@ -23,7 +23,7 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-func deps(t *testing.T, s store.Store) Deps {
+func deps(t testing.TB, s store.Store) Deps {
 	t.Helper()
 	proc, err := transform.New(transform.DefaultConfig(), transform.Deps{})
 	if err != nil {

@@ -31,7 +31,9 @@ func (s *Server) handleOriginal(ctx *fasthttp.RequestCtx, rawKey []byte) {
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.SetContentType(f.ContentType())
 	}
-	if s.cfg.AccelRedirect {
+	// X-Pictor-Disk-Miss: Nginx did not find the file this process named
+	// (an evicted local copy of an S3 original); send it directly.
+	if s.cfg.AccelRedirect && len(ctx.Request.Header.Peek(headerDiskMiss)) == 0 {
 		rel, err := s.Originals.RelPath(key)
 		if err == nil {
 			_, _, err = s.Originals.Stat(key)

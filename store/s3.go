@@ -375,6 +375,16 @@ func (s *S3) put(tmp, key string) (created bool, err error) {
 		opts := minio.PutObjectOptions{ContentType: contentType(key), DisableMultipart: st.Size() <= maxSinglePut}
 		opts.SetMatchETagExcept("*")
 		_, err = s.client.PutObject(ctx, s.cfg.Bucket, s.object(key), f, st.Size(), opts)
+		if code := minio.ToErrorResponse(err).StatusCode; code == http.StatusNotImplemented {
+			// A store without conditional writes refused the header before
+			// writing anything; the plain PUT is not a retry of a write
+			// that may have happened.
+			if _, serr := f.Seek(0, io.SeekStart); serr != nil {
+				return false, serr
+			}
+			_, err = s.client.PutObject(ctx, s.cfg.Bucket, s.object(key), f, st.Size(),
+				minio.PutObjectOptions{ContentType: opts.ContentType, DisableMultipart: opts.DisableMultipart})
+		}
 		switch {
 		case err == nil:
 			created = true

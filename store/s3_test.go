@@ -316,3 +316,32 @@ func TestOpenS3Bucket(t *testing.T) {
 		t.Errorf("Ready = %v, want ErrUnavailable", err)
 	}
 }
+
+// A store without conditional writes (it answers 501 to If-None-Match)
+// still takes uploads: the PUT it refused is sent again without the
+// header.
+func TestS3PutWithoutConditionalWrites(t *testing.T) {
+	srv := miniotest.Start(t)
+	target, _ := url.Parse(srv.Endpoint)
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	var refused atomic.Int64
+	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPut && r.Header.Get("If-None-Match") != "" {
+			refused.Add(1)
+			w.WriteHeader(http.StatusNotImplemented)
+			fmt.Fprint(w, `<?xml version="1.0" encoding="UTF-8"?><Error><Code>NotImplemented</Code><Message>no conditional writes</Message></Error>`)
+			return
+		}
+		proxy.ServeHTTP(w, r)
+	}))
+	t.Cleanup(front.Close)
+	s, _ := openTestS3(t, srv, t.TempDir(), "p", func(c *S3Config) { c.Endpoint = front.URL })
+	data := []byte("\xff\xd8\xff\xe0 no conditional writes here")
+	obj, err := upload(s, data, "jpg", 0)
+	if err != nil || !obj.Created || refused.Load() != 1 {
+		t.Fatalf("upload = %+v, %v after %d refused PUTs; want created after 1", obj, err, refused.Load())
+	}
+	if ok, err := s.Exists(obj.Key); !ok || err != nil {
+		t.Errorf("Exists = %v, %v", ok, err)
+	}
+}

@@ -41,6 +41,7 @@ type Server struct {
 	bin  string
 	addr string
 	dir  string
+	logf string // the server's output, kept across restarts
 	mu   sync.Mutex
 	cmd  *exec.Cmd
 	done chan struct{}
@@ -89,7 +90,7 @@ func Start(t testing.TB) *Server {
 	t.Helper()
 	bin := Require(t)
 	s := &Server{
-		t: t, bin: bin, dir: t.TempDir(),
+		t: t, bin: bin, dir: t.TempDir(), logf: filepath.Join(t.TempDir(), "minio.log"),
 		AccessKey: "pictor" + randHex(6), SecretKey: randHex(20), Bucket: "pictor-test",
 	}
 	var err error
@@ -117,11 +118,13 @@ func (s *Server) start() error {
 	cmd.Env = append(os.Environ(),
 		"MINIO_ROOT_USER="+s.AccessKey, "MINIO_ROOT_PASSWORD="+s.SecretKey,
 		"MINIO_BROWSER=off", "MINIO_UPDATE=off", "MINIO_CI_CD=1")
-	log, err := os.OpenFile(filepath.Join(s.t.TempDir(), "minio.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	log, err := os.OpenFile(s.logf, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		return err
 	}
 	cmd.Stdout, cmd.Stderr = log, log
+	// Killed with the test binary, even when it dies without cleaning up.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
 		log.Close()
 		return err
