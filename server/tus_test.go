@@ -326,3 +326,32 @@ func TestTusInterruptedPatch(t *testing.T) {
 		t.Fatalf("resumed PATCH: %v %v", r, r.header)
 	}
 }
+
+// A HEAD that waits for the lock while the last PATCH finishes the upload
+// gets the key, not 404.
+func TestTusHeadDuringLastPatch(t *testing.T) {
+	h := newHarness(t, nil)
+	// Over fasthttp's 64 KiB, so that the body streams: a smaller one is
+	// read whole before the handler runs.
+	img := readFile(t, "../testdata/corpus/exif-orientation/Landscape_1.jpg")
+	loc := h.tusCreate(len(img)).header["Location"]
+	conn, err := h.client.Dial("pictor")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	// The last (only) PATCH, its body held back so that it keeps the lock.
+	fmt.Fprintf(conn, "PATCH %s HTTP/1.1\r\nHost: pictor\r\nAuthorization: Bearer %s\r\nTus-Resumable: 1.0.0\r\n"+
+		"Upload-Offset: 0\r\nContent-Type: application/offset+octet-stream\r\nContent-Length: %d\r\n\r\n",
+		loc, testToken, len(img))
+	conn.Write(img[:100_000])
+	time.Sleep(100 * time.Millisecond)
+	head := make(chan response, 1)
+	go func() { head <- h.tusHead(loc) }()
+	time.Sleep(100 * time.Millisecond)
+	conn.Write(img[100_000:])
+	hd := <-head
+	if hd.status != 200 || hd.header["Pictor-Key"] == "" || hd.header["Upload-Offset"] != strconv.Itoa(len(img)) {
+		t.Errorf("HEAD during the last PATCH: %v %v", hd, hd.header)
+	}
+}
