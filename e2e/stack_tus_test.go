@@ -65,6 +65,7 @@ type tusPlan struct {
 	Files      []string `json:"files"`
 	ChunkSize  int      `json:"chunkSize"`
 	AbortAt    int      `json:"abortAt,omitempty"`
+	StallMs    int      `json:"stallMs,omitempty"` // how long the cut chunk hangs before the abort
 	UploadURLs []string `json:"uploadUrls,omitempty"`
 }
 
@@ -383,10 +384,10 @@ func TestStackTusResumable(t *testing.T) {
 func TestStackTusExpiry(t *testing.T) {
 	needStack(t)
 	needTusClient(t)
-	s := startStack(t, []string{"PICTOR_TUS_EXPIRY=2s"})
+	s := startStack(t, []string{"PICTOR_TUS_EXPIRY=3s"})
 	photo := photos(t, t.TempDir(), 5<<19, 1, 7)[0]
 	endpoint := s.base + "/files/"
-	first := runTusClient(t, tusPlan{Endpoint: endpoint, Token: token, Files: []string{photo}, ChunkSize: tusChunk, AbortAt: tusChunk + tusChunk/2})[0]
+	first := runTusClient(t, tusPlan{Endpoint: endpoint, Token: token, Files: []string{photo}, ChunkSize: tusChunk, AbortAt: tusChunk + tusChunk/2, StallMs: 300})[0]
 	if first.URL == "" || first.Key != "" {
 		t.Fatalf("first run: %+v", first)
 	}
