@@ -44,12 +44,18 @@ func needTusClient(t *testing.T) {
 		}
 	}
 	tusInstall.once.Do(func() {
+		// tus-js-client 4 wants Node 18 or later (Debian bookworm has 18).
+		out, err := exec.Command("node", "--version").Output()
+		var major int
+		if _, serr := fmt.Sscanf(string(out), "v%d.", &major); err != nil || serr != nil || major < 18 {
+			tusInstall.err = fmt.Errorf("node --version = %q (%v): tus-js-client 4.3.1 needs Node 18 or later", out, err)
+			return
+		}
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 		defer cancel()
 		cmd := exec.CommandContext(ctx, "npm", "ci", "--no-audit", "--no-fund", "--loglevel=error")
 		cmd.Dir = tusClientDir
-		out, err := cmd.CombinedOutput()
-		if err != nil {
+		if out, err = cmd.CombinedOutput(); err != nil {
 			tusInstall.err = fmt.Errorf("npm ci in e2e/%s: %v\n%s", tusClientDir, err, out)
 		}
 	})
