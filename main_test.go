@@ -3,10 +3,12 @@ package main
 import (
 	"bytes"
 	"flag"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/pictorhq/pictor/app"
 	"github.com/pictorhq/pictor/transform/options"
 	"github.com/pictorhq/pictor/transform/sign"
 	"github.com/pictorhq/pictor/transform/workers"
@@ -93,7 +95,8 @@ func TestHelpListsEveryVariable(t *testing.T) {
 	}
 	for _, v := range []string{"PICTOR_LISTEN", "PICTOR_ADMIN_LISTEN", "PICTOR_DATA_DIR", "PICTOR_SIGNING_KEYS",
 		"PICTOR_UPLOAD_TOKENS", "PICTOR_ACCEL_REDIRECT", "PICTOR_MAX_UPLOAD_BYTES", "PICTOR_MAX_PIXELS",
-		"PICTOR_TIMEOUT", "PICTOR_MEMORY_CACHE_BYTES", "PICTOR_DISK_CACHE_BYTES", "PICTOR_GPU"} {
+		"PICTOR_TIMEOUT", "PICTOR_MEMORY_CACHE_BYTES", "PICTOR_DISK_CACHE_BYTES", "PICTOR_GPU",
+		"PICTOR_TUS_EXPIRY", "PICTOR_TUS_BYTES", "PICTOR_CORS_ORIGINS"} {
 		if !strings.Contains(out.String(), v) {
 			t.Errorf("-h does not list %s", v)
 		}
@@ -174,6 +177,10 @@ func TestLoadErrorsNameTheVariable(t *testing.T) {
 		{"PICTOR_LOG_FORMAT", "xml", `PICTOR_LOG_FORMAT: "xml": want text, json`},
 		{"PICTOR_DATA_DIR", "", "PICTOR_DATA_DIR: must not be empty"},
 		{"PICTOR_MAX_PIXELS", "0", "PICTOR_MAX_PIXELS="},
+		{"PICTOR_TUS_EXPIRY", "0s", "PICTOR_TUS_EXPIRY: must be > 0"},
+		{"PICTOR_TUS_BYTES", "0", "PICTOR_TUS_BYTES: must be >= 1"},
+		{"PICTOR_CORS_ORIGINS", "https://a.example.com,app.example.com", `PICTOR_CORS_ORIGINS: CORS origin "app.example.com": want scheme://host[:port] or *`},
+		{"PICTOR_CORS_ORIGINS", "https://a.example.com/path", `PICTOR_CORS_ORIGINS: CORS origin "https://a.example.com/path"`},
 	} {
 		t.Run(tt.env, func(t *testing.T) {
 			t.Setenv(tt.env, tt.val)
@@ -217,5 +224,28 @@ func TestLoadSharedSettings(t *testing.T) {
 	}
 	if c.app.Device.Mode != "off" {
 		t.Errorf("gpu mode %q", c.app.Device.Mode)
+	}
+}
+
+// The resumable-upload settings reach the server's config.
+func TestLoadTusSettings(t *testing.T) {
+	t.Setenv("PICTOR_TUS_EXPIRY", "90m")
+	t.Setenv("PICTOR_TUS_BYTES", "2GiB")
+	t.Setenv("PICTOR_CORS_ORIGINS", "https://app.example.com, http://localhost:5173")
+	c, _, err := load("serve", nil, &bytes.Buffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := c.app.Server
+	if s.TusExpiry != 90*time.Minute || s.TusBytes != 2<<30 ||
+		!reflect.DeepEqual(s.CORSOrigins, []string{"https://app.example.com", "http://localhost:5173"}) {
+		t.Errorf("TusExpiry %v, TusBytes %d, CORSOrigins %q", s.TusExpiry, s.TusBytes, s.CORSOrigins)
+	}
+	if err := s.Validate(); err != nil {
+		t.Errorf("Validate() = %v", err)
+	}
+	d := app.DefaultConfig().Server
+	if d.TusExpiry != 24*time.Hour || d.TusBytes != 10<<30 || d.CORSOrigins != nil {
+		t.Errorf("defaults: %v, %d, %q", d.TusExpiry, d.TusBytes, d.CORSOrigins)
 	}
 }

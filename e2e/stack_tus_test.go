@@ -44,12 +44,18 @@ func needTusClient(t *testing.T) {
 		}
 	}
 	tusInstall.once.Do(func() {
+		// tus-js-client 4 wants Node 18 or later (Debian bookworm has 18).
+		out, err := exec.Command("node", "--version").Output()
+		var major int
+		if _, serr := fmt.Sscanf(string(out), "v%d.", &major); err != nil || serr != nil || major < 18 {
+			tusInstall.err = fmt.Errorf("node --version = %q (%v): tus-js-client 4.3.1 needs Node 18 or later", out, err)
+			return
+		}
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 		defer cancel()
 		cmd := exec.CommandContext(ctx, "npm", "ci", "--no-audit", "--no-fund", "--loglevel=error")
 		cmd.Dir = tusClientDir
-		out, err := cmd.CombinedOutput()
-		if err != nil {
+		if out, err = cmd.CombinedOutput(); err != nil {
 			tusInstall.err = fmt.Errorf("npm ci in e2e/%s: %v\n%s", tusClientDir, err, out)
 		}
 	})
@@ -65,6 +71,7 @@ type tusPlan struct {
 	Files      []string `json:"files"`
 	ChunkSize  int      `json:"chunkSize"`
 	AbortAt    int      `json:"abortAt,omitempty"`
+	StallMs    int      `json:"stallMs,omitempty"` // how long the cut chunk hangs before the abort
 	UploadURLs []string `json:"uploadUrls,omitempty"`
 }
 
@@ -383,10 +390,10 @@ func TestStackTusResumable(t *testing.T) {
 func TestStackTusExpiry(t *testing.T) {
 	needStack(t)
 	needTusClient(t)
-	s := startStack(t, []string{"PICTOR_TUS_EXPIRY=2s"})
+	s := startStack(t, []string{"PICTOR_TUS_EXPIRY=3s"})
 	photo := photos(t, t.TempDir(), 5<<19, 1, 7)[0]
 	endpoint := s.base + "/files/"
-	first := runTusClient(t, tusPlan{Endpoint: endpoint, Token: token, Files: []string{photo}, ChunkSize: tusChunk, AbortAt: tusChunk + tusChunk/2})[0]
+	first := runTusClient(t, tusPlan{Endpoint: endpoint, Token: token, Files: []string{photo}, ChunkSize: tusChunk, AbortAt: tusChunk + tusChunk/2, StallMs: 300})[0]
 	if first.URL == "" || first.Key != "" {
 		t.Fatalf("first run: %+v", first)
 	}

@@ -108,7 +108,7 @@ func (c Config) Validate() error {
 	}
 	for _, o := range c.CORSOrigins {
 		if err := ValidOrigin(o); err != nil {
-			return err
+			return fmt.Errorf("server: %w", err)
 		}
 	}
 	for _, t := range c.UploadTokens {
@@ -128,7 +128,7 @@ func ValidOrigin(o string) error {
 	u, err := url.Parse(o)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" ||
 		u.Path != "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
-		return fmt.Errorf("server: CORS origin %q: want scheme://host[:port] or *", o)
+		return fmt.Errorf("CORS origin %q: want scheme://host[:port] or *", o)
 	}
 	return nil
 }

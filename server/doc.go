@@ -18,7 +18,13 @@
 // rename; a store that refuses writes (read-only, or full) gives 503 and
 // leaves nothing behind, while transforms of stored originals go on.
 //
+// Resumable uploads speak tus 1.0 at /files/ (tusd as a library, inside
+// this fasthttp server through a streaming bridge, tus.go): chunks go to
+// parts under the data directory, and the last one runs the same ingest as
+// POST /upload, answering Pictor-Key; abandoned parts expire (a janitor)
+// and unfinished ones have a byte budget (tusstore.go).
+//
 // The public listener serves GET and HEAD on /t/, /srcset/, /o/ and /info/,
-// POST /upload and DELETE /o/; the admin listener serves /healthz, /readyz
-// and /metrics and is never exposed.
+// POST /upload, DELETE /o/ and the tus methods on /files/; the admin
+// listener serves /healthz, /readyz and /metrics and is never exposed.
 package server

@@ -336,6 +336,15 @@ func (e *tusEdge) serve(ctx *fasthttp.RequestCtx, rest []byte) {
 	// Like net/http, the request's context ends with the handler: tusd
 	// waits on it to end its own goroutines.
 	cancel()
+	if w.status == http.StatusNotFound && (r.Method == http.MethodHead || r.Method == http.MethodPatch) {
+		// The upload may have finished while this request waited for its
+		// lock: answer from its record, as route does for a later one.
+		id := strings.Trim(r.URL.Path, "/")
+		if rec, ok := e.store.readDone(id); ok && tusIDPattern.MatchString(id) {
+			w = w.restart()
+			e.serveDone(w, r, id, rec)
+		}
+	}
 	if w.conn != nil {
 		// tusd moved the deadlines while it read the body; fasthttp sets
 		// its own when it reads the next request.
@@ -418,6 +427,18 @@ type tusWriter struct {
 }
 
 func (w *tusWriter) Header() http.Header { return w.header }
+
+// restart is a fresh writer on the same connection that keeps only the
+// headers tusd's middleware set for every answer (CORS, Tus-Resumable).
+func (w *tusWriter) restart() *tusWriter {
+	n := &tusWriter{header: make(http.Header), conn: w.conn}
+	for k, vs := range w.header {
+		if strings.HasPrefix(k, "Access-Control-") || k == "Vary" || k == "Tus-Resumable" || k == "X-Content-Type-Options" {
+			n.header[k] = vs
+		}
+	}
+	return n
+}
 
 func (w *tusWriter) WriteHeader(status int) {
 	if w.status == 0 {

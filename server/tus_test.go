@@ -326,3 +326,120 @@ func TestTusInterruptedPatch(t *testing.T) {
 		t.Fatalf("resumed PATCH: %v %v", r, r.header)
 	}
 }
+
+// A HEAD that waits for the lock while the last PATCH finishes the upload
+// gets the key, not 404.
+func TestTusHeadDuringLastPatch(t *testing.T) {
+	h := newHarness(t, nil)
+	// Over fasthttp's 64 KiB, so that the body streams: a smaller one is
+	// read whole before the handler runs.
+	img := readFile(t, "../testdata/corpus/exif-orientation/Landscape_1.jpg")
+	loc := h.tusCreate(len(img)).header["Location"]
+	conn, err := h.client.Dial("pictor")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	// The last (only) PATCH, its body held back so that it keeps the lock.
+	fmt.Fprintf(conn, "PATCH %s HTTP/1.1\r\nHost: pictor\r\nAuthorization: Bearer %s\r\nTus-Resumable: 1.0.0\r\n"+
+		"Upload-Offset: 0\r\nContent-Type: application/offset+octet-stream\r\nContent-Length: %d\r\n\r\n",
+		loc, testToken, len(img))
+	conn.Write(img[:100_000])
+	time.Sleep(100 * time.Millisecond)
+	head := make(chan response, 1)
+	go func() { head <- h.tusHead(loc) }()
+	time.Sleep(100 * time.Millisecond)
+	conn.Write(img[100_000:])
+	hd := <-head
+	if hd.status != 200 || hd.header["Pictor-Key"] == "" || hd.header["Upload-Offset"] != strconv.Itoa(len(img)) {
+		t.Errorf("HEAD during the last PATCH: %v %v", hd, hd.header)
+	}
+}
+
+// Finishing a resumable upload is an upload: every body gets the verdict
+// (status and message) POST /upload gives it, and a refused one leaves
+// nothing in tmp/, originals/ or tus/.
+func TestTusSameVerdictsAsUpload(t *testing.T) {
+	h := newHarness(t, func(c *app.Config) { c.Transform.MaxPixels = 1000 * 700 })
+	small := readFile(t, "../testdata/alpha.png")
+	for _, tt := range []struct {
+		name string
+		body []byte
+	}{
+		{"png", small},
+		{"over the pixel limit", readFile(t, "../testdata/sample.jpg")}, // 1200×800
+		{"bmp", append([]byte("BM"), make([]byte, 100)...)},
+		{"svg", []byte(`<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"></svg>`)},
+		{"header only", append([]byte{0xFF, 0xD8, 0xFF, 0xE0}, make([]byte, 80)...)},
+		{"empty", []byte{}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			before := h.originals()
+			// Chunks of 40 bytes: the verdict is on the whole, not a chunk.
+			c := h.tusCreate(len(tt.body))
+			last := c
+			for off := 0; off < len(tt.body); off += 40 {
+				end := min(off+40, len(tt.body))
+				last = h.tusPatch(c.header["Location"], off, tt.body[off:end])
+				if end < len(tt.body) && last.status != 204 {
+					t.Fatalf("PATCH at %d: %v", off, last)
+				}
+			}
+			up := h.upload(tt.body)
+			if up.status < 300 {
+				if last.status >= 300 || last.header["Pictor-Key"] == "" {
+					t.Fatalf("/upload stored it (%v), the resumable upload answered %v %v", up, last, last.header)
+				}
+				var u server.UploadResponse
+				json.Unmarshal(up.body, &u)
+				if u.Key != last.header["Pictor-Key"] {
+					t.Errorf("keys: /upload %q, resumable %q", u.Key, last.header["Pictor-Key"])
+				}
+				return
+			}
+			if last.status != up.status || string(last.body) != string(up.body) {
+				t.Errorf("resumable upload: %v, /upload: %v", last, up)
+			}
+			wantError(t, last, up.status)
+			if n := h.originals(); n != before {
+				t.Errorf("originals: %d, want %d", n, before)
+			}
+			for _, f := range h.tusFiles() {
+				if !strings.HasSuffix(f, ".done") { // the png's, which was stored
+					t.Errorf("tus/ holds %s after the refusal", f)
+				}
+			}
+			if ents, _ := os.ReadDir(filepath.Join(h.dir, "tmp")); len(ents) != 0 {
+				t.Errorf("tmp/ holds %d files after the refusal", len(ents))
+			}
+		})
+	}
+}
+
+// An unfinished upload survives a restart of the sidecar: the next process
+// resumes it, and counts it against the budget.
+func TestTusSurvivesRestart(t *testing.T) {
+	img := readFile(t, "../testdata/corpus/exif-orientation/Landscape_1.jpg")
+	dir := t.TempDir()
+	edit := func(c *app.Config) {
+		c.Store.Dir, c.Disk.Dir = dir, filepath.Join(dir, "cache")
+		c.Server.TusBytes = int64(len(img)) + 1000
+	}
+	first := newHarness(t, edit)
+	loc := first.tusCreate(len(img)).header["Location"]
+	if r := first.tusPatch(loc, 0, img[:100_000]); r.status != 204 {
+		t.Fatal(r)
+	}
+	// A second process on the same data directory, as after a restart.
+	second := newHarness(t, edit)
+	wantError(t, second.tusCreate(2000), 507)
+	if hd := second.tusHead(loc); hd.status != 200 || hd.header["Upload-Offset"] != "100000" {
+		t.Fatalf("HEAD after the restart: %v %v", hd, hd.header)
+	}
+	if r := second.tusPatch(loc, 100_000, img[100_000:]); r.status != 204 || r.header["Pictor-Key"] == "" {
+		t.Fatalf("PATCH after the restart: %v %v", r, r.header)
+	}
+	if r := second.tusCreate(2000); r.status != 201 {
+		t.Errorf("creation once the upload finished: %v", r)
+	}
+}

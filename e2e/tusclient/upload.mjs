@@ -5,7 +5,7 @@
 //
 //   node upload.mjs '{"endpoint": "http://127.0.0.1:8080/files/",
 //     "token": "...", "files": ["a.jpg", "b.jpg"], "chunkSize": 1048576,
-//     "abortAt": 12582912, "uploadUrls": ["http://…/files/<id>"]}'
+//     "abortAt": 12582912, "stallMs": 2000, "uploadUrls": ["http://…/files/<id>"]}'
 //
 // Every file is uploaded at the same time. With abortAt, each upload stalls
 // once that many bytes of the file are handed to the client, in the middle
@@ -33,7 +33,7 @@ function one(file, i) {
           result.url = upload.url;
           result.abortedAfter = plan.abortAt;
           upload.abort().then(() => resolve(result));
-        }, 500);
+        }, plan.stallMs ?? 2000);
       });
     }
     // A file stream, as a Node service would pass: tus-js-client reads each
