@@ -470,11 +470,12 @@ func (p *Processor) runVariant(j *job) error {
 // would shake.
 func (p *Processor) eachFrame(j *job) error {
 	if !j.geo.region {
-		if err := p.rollResize(j); err != nil {
+		resized, err := p.rollResize(j)
+		if err != nil {
 			return err
 		}
 		o := j.req.Options
-		if !j.geo.crop && !j.geo.pad && o.Blur == 0 && !o.Sharpen && !o.Grayscale {
+		if resized && !j.geo.crop && !j.geo.pad && o.Blur == 0 && !o.Sharpen && !o.Grayscale {
 			return nil // nothing left to do frame by frame
 		}
 	}
@@ -507,30 +508,30 @@ func (p *Processor) eachFrame(j *job) error {
 // horizontal pass never crosses frames; the vertical kernel reaches up to
 // three output rows into the neighbouring frame at each boundary, where
 // consecutive frames of an animation are nearly alike. Where libvips'
-// rounding would not give whole frames, the frames are resized one by one
-// by the frame steps instead.
-func (p *Processor) rollResize(j *job) error {
+// rounding would not give whole frames, it reports false and leaves the
+// frames to be resized one by one by the frame steps.
+func (p *Processor) rollResize(j *job) (resized bool, _ error) {
 	g := j.geo
 	w, ph := j.img.Width(), j.img.Height()/j.frames
 	if w == g.resizeW && ph == g.resizeH {
-		return nil
+		return true, nil
 	}
 	r, err := CPUResizer{}.Resize(j.ctx, j.img, float64(g.resizeW)/float64(w), float64(g.resizeH)/float64(ph))
 	if err != nil {
-		return err
+		return false, err
 	}
 	want := g.resizeH * j.frames
 	if r.Width() < g.resizeW || r.Height() < want {
 		r.Close()
-		return nil
+		return false, nil
 	}
 	if r.Width() > g.resizeW || r.Height() > want {
 		trimmed, err := r.ExtractArea(0, 0, g.resizeW, want)
 		r.Close()
 		if err != nil {
-			return err
+			return false, err
 		}
 		r = trimmed
 	}
-	return j.replace(r, nil)
+	return true, j.replace(r, nil)
 }
