@@ -41,6 +41,7 @@ func TestParseBytes(t *testing.T) {
 func TestLoadDefaultsEnvAndFlags(t *testing.T) {
 	t.Setenv("PICTOR_TIMEOUT", "3s")
 	t.Setenv("PICTOR_MAX_PIXELS", "12MP")
+	t.Setenv("PICTOR_MAX_FRAMES", "500")
 	t.Setenv("PICTOR_UPLOAD_TOKENS", "tok-a-0123456789abcdef, tok-b-0123456789abcdef")
 	t.Setenv("PICTOR_ACCEL_REDIRECT", "on")
 	c, _, err := load("serve", []string{"-timeout", "4s", "-presets", "thumb+public:w_200,h_200,c_fill"}, &bytes.Buffer{})
@@ -52,6 +53,9 @@ func TestLoadDefaultsEnvAndFlags(t *testing.T) {
 	}
 	if c.app.Transform.MaxPixels != 12_000_000 {
 		t.Errorf("MaxPixels = %d", c.app.Transform.MaxPixels)
+	}
+	if c.app.Transform.MaxFrames != 500 {
+		t.Errorf("MaxFrames = %d, want PICTOR_MAX_FRAMES=500", c.app.Transform.MaxFrames)
 	}
 	if len(c.app.Server.UploadTokens) != 2 || c.app.Server.UploadTokens[1] != "tok-b-0123456789abcdef" {
 		t.Errorf("UploadTokens = %q", c.app.Server.UploadTokens)
@@ -171,6 +175,8 @@ func TestLoadErrorsNameTheVariable(t *testing.T) {
 		{"PICTOR_LOG_FORMAT", "xml", `PICTOR_LOG_FORMAT: "xml": want text, json`},
 		{"PICTOR_DATA_DIR", "", "PICTOR_DATA_DIR: must not be empty"},
 		{"PICTOR_MAX_PIXELS", "0", "PICTOR_MAX_PIXELS="},
+		{"PICTOR_MAX_FRAMES", "0", "PICTOR_MAX_FRAMES: must be from 1 to 4096"},
+		{"PICTOR_MAX_FRAMES", "4097", "PICTOR_MAX_FRAMES: must be from 1 to 4096"},
 	} {
 		t.Run(tt.env, func(t *testing.T) {
 			t.Setenv(tt.env, tt.val)
