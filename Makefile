@@ -13,6 +13,10 @@ all: build
 deps:
 	@bash scripts/deps.sh
 
+.PHONY: minio
+minio:
+	@GO=$(GO) bash scripts/minio.sh
+
 build: deps
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) .
 
@@ -47,8 +51,10 @@ lint: deps
 
 # Every test: unit tables, goldens, handler tests, fuzz seeds and the
 # end-to-end tests that start the built binary.
-test: deps fmt-check ptx vet lint build
-	$(GO) test -race -shuffle=on -count=1 -timeout 30m ./...
+# The S3 store's tests start a real MinIO (scripts/minio.sh builds it once
+# per machine); here a missing binary fails them instead of skipping.
+test: deps minio fmt-check ptx vet lint build
+	PICTOR_REQUIRE_MINIO=1 $(GO) test -race -shuffle=on -count=1 -timeout 30m ./...
 
 corpus:
 	@bash scripts/fetch-corpus.sh ./data/bench-corpus

@@ -16,6 +16,7 @@ import (
 	"github.com/pictorhq/pictor/transform/device"
 	"github.com/pictorhq/pictor/transform/options"
 	"github.com/pictorhq/pictor/transform/sign"
+	"github.com/pictorhq/pictor/transform/workers"
 )
 
 // setting is one configuration value: a flag, its PICTOR_* variable and a
@@ -118,6 +119,17 @@ func bytesVar(p *int64) func(string) error {
 	}
 }
 
+// memoryBudgetVar is bytesVar with "auto" for workers.MachineMemory()/2.
+func memoryBudgetVar(p *int64) func(string) error {
+	return func(v string) error {
+		if strings.TrimSpace(v) == "auto" {
+			*p = workers.MachineMemory() / 2
+			return nil
+		}
+		return bytesVar(p)(v)
+	}
+}
+
 // parseBytes reads a byte count: a plain integer or one with a unit, KiB,
 // MiB, GiB (powers of 1024) or KB, MB, GB (powers of 1000).
 func parseBytes(v string) (int64, error) {
@@ -183,6 +195,13 @@ func keysVar(p *[]sign.Key) func(string) error {
 func presetsVar(p *map[string]options.Preset) func(string) error {
 	return func(v string) (err error) {
 		*p, err = options.ParsePresets(v)
+		return err
+	}
+}
+
+func overlaysVar(p *map[string]string) func(string) error {
+	return func(v string) (err error) {
+		*p, err = options.ParseOverlays(v)
 		return err
 	}
 }
@@ -292,4 +311,27 @@ func check(settings []setting) error {
 		}
 	}
 	return nil
+}
+
+// requiredFor refuses an empty *p when *backend is want: the S3 settings
+// matter only with PICTOR_STORE=s3.
+func requiredFor(backend *string, want string, p *string) func() error {
+	return func() error {
+		if *backend == want && *p == "" {
+			return fmt.Errorf("must not be empty with PICTOR_STORE=%s", want)
+		}
+		return nil
+	}
+}
+
+// corsOrigins checks each origin the way the server will use it.
+func corsOrigins(p *[]string) func() error {
+	return func() error {
+		for _, o := range *p {
+			if err := server.ValidOrigin(o); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
 }

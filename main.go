@@ -3,6 +3,7 @@
 //	pictor [serve] [flags]     run the server (the default)
 //	pictor sign [flags] PATH   print a signed URL path for /t/<options>/<key>
 //	pictor version             print versions
+//	pictor import [flags] DIR | s3://BUCKET/PREFIX   bring existing images in
 //
 // Every flag has a PICTOR_* environment variable; `pictor -h` lists them.
 // main only turns flags and the environment into an app.Config; package
@@ -72,15 +73,29 @@ func settings(c *config) []setting {
 		{"gpu-library", "PICTOR_GPU_LIBRARY", "", "path of libcuda.so.1; empty searches the usual places", stringVar(&c.app.Device.Library), nil},
 		{"gpu-device", "PICTOR_GPU_DEVICE", "0", "CUDA device ordinal", intVar(&c.app.Device.Ordinal), atLeast(&c.app.Device.Ordinal, 0)},
 		{"workers", "PICTOR_WORKERS", fmt.Sprint(runtime.GOMAXPROCS(0)), "transforms run at once", intVar(&c.app.Workers.Workers), atLeast(&c.app.Workers.Workers, 1)},
+		{"memory-budget", "PICTOR_MEMORY_BUDGET", "auto", "what the running transforms' estimated peak memory may add up to (more waits its turn; one over it alone is 422); auto: half the machine's or cgroup's memory; 0: count only", memoryBudgetVar(&c.app.Workers.MemoryBudget), nil},
 		{"queue", "PICTOR_QUEUE", fmt.Sprint(16 * runtime.GOMAXPROCS(0)), "transforms that may wait for a worker before 429", intVar(&c.app.Workers.Queue), atLeast(&c.app.Workers.Queue, 0)},
-		{"presets", "PICTOR_PRESETS", "", "presets name[+public][+eager]:options;… e.g. thumb+public:w_200,h_200,c_fill", presetsVar(&c.app.Options.Presets), nil},
+		{"presets", "PICTOR_PRESETS", "", "presets name[+public][+eager][+watermark]:options;… e.g. thumb+public:w_200,h_200,c_fill", presetsVar(&c.app.Options.Presets), nil},
 		{"allowed-widths", "PICTOR_ALLOWED_WIDTHS", "", "the only w_ values served, e.g. 320,640,960,1280,1920 (dpr_ multiplies them; presets' own widths are exempt); empty allows 1…max-dimension", dimensionsVar(&c.app.Options.AllowedWidths), nil},
 		{"allowed-heights", "PICTOR_ALLOWED_HEIGHTS", "", "the only h_ values served, as allowed-widths; empty allows 1…max-dimension", dimensionsVar(&c.app.Options.AllowedHeights), nil},
 		{"presets-only", "PICTOR_PRESETS_ONLY", "off", "serve only t_<preset> URLs (with exp_, kid_, s_); any other option, and /srcset/, is refused with 400", boolVar(&c.app.Options.PresetsOnly), nil},
+		{"overlays", "PICTOR_OVERLAYS", "", "overlay names for l_<name>: name:<original key>,… e.g. logo:<key>,badge:<key>", overlaysVar(&c.app.Options.Overlays), nil},
+		{"watermark", "PICTOR_WATERMARK", "", "default watermark, one layer as in a URL, e.g. l_logo,lg_south_east,lw_15,lo_60: drawn by wm_1 and presets marked +watermark", stringVar(&c.app.Options.Watermark), nil},
+		{"watermark-all", "PICTOR_WATERMARK_ALL", "off", "draw the default watermark on every variant", boolVar(&c.app.Options.WatermarkAll), nil},
 		{"jpeg-progressive", "PICTOR_JPEG_PROGRESSIVE", "off", "progressive JPEG output", boolVar(&c.app.Transform.Progressive), nil},
 		{"vips-concurrency", "PICTOR_VIPS_CONCURRENCY", "1", "libvips threads per image", intVar(&c.app.Vips.Concurrency), atLeast(&c.app.Vips.Concurrency, 1)},
+		{"tus-expiry", "PICTOR_TUS_EXPIRY", "24h", "an unfinished resumable upload (/files/) idle this long is removed", durationVar(&c.app.Server.TusExpiry), positive(&c.app.Server.TusExpiry)},
+		{"tus-bytes", "PICTOR_TUS_BYTES", "10GiB", "bytes all unfinished resumable uploads may declare together; past it creation is refused (507)", bytesVar(&c.app.Server.TusBytes), atLeast(&c.app.Server.TusBytes, 1)},
+		{"cors-origins", "PICTOR_CORS_ORIGINS", "", "comma-separated browser origins (scheme://host[:port], or *) allowed to use /files/; empty sends no CORS headers", listVar(&c.app.Server.CORSOrigins), corsOrigins(&c.app.Server.CORSOrigins)},
 		{"log-format", "PICTOR_LOG_FORMAT", "text", "log format: text or json", stringVar(&c.logFormat), oneOf(&c.logFormat, "text", "json")},
 		{"log-level", "PICTOR_LOG_LEVEL", "info", "log level: debug, info, warn, error", stringVar(&c.logLevel), logLevel(&c.logLevel)},
+		{"store", "PICTOR_STORE", "fs", "where originals live: fs (the data directory) or s3 (a bucket, read through a local copy in the data directory)", stringVar(&c.app.Store.Backend), oneOf(&c.app.Store.Backend, store.BackendFS, store.BackendS3)},
+		{"s3-endpoint", "PICTOR_S3_ENDPOINT", "", "object store URL with PICTOR_STORE=s3, e.g. http://127.0.0.1:9000 (https:// for TLS); credentials come from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY or the rest of the AWS chain", stringVar(&c.app.S3.Endpoint), requiredFor(&c.app.Store.Backend, store.BackendS3, &c.app.S3.Endpoint)},
+		{"s3-bucket", "PICTOR_S3_BUCKET", "", "bucket of originals with PICTOR_STORE=s3; it must exist", stringVar(&c.app.S3.Bucket), requiredFor(&c.app.Store.Backend, store.BackendS3, &c.app.S3.Bucket)},
+		{"s3-prefix", "PICTOR_S3_PREFIX", "", "object name prefix, so that deployments can share a bucket", stringVar(&c.app.S3.Prefix), nil},
+		{"s3-region", "PICTOR_S3_REGION", "us-east-1", "bucket region", stringVar(&c.app.S3.Region), nonEmpty(&c.app.S3.Region)},
+		{"s3-sync-interval", "PICTOR_S3_SYNC_INTERVAL", "10s", "how often the bucket's tombstones are read, so that a DELETE through any sidecar purges every other", durationVar(&c.app.S3.SyncInterval), positive(&c.app.S3.SyncInterval)},
+		{"originals-cache-bytes", "PICTOR_ORIGINALS_CACHE_BYTES", "10GiB", "budget for local copies of originals fetched from the bucket (PICTOR_STORE=s3)", bytesVar(&c.app.S3.CacheBytes), atLeast(&c.app.S3.CacheBytes, 1)},
 	}
 }
 
@@ -98,8 +113,10 @@ func main() {
 		err = signCmd(args, os.Stdout)
 	case "version":
 		err = versionCmd(os.Stdout)
+	case "import":
+		err = importCmd(args, os.Stderr)
 	default:
-		err = fmt.Errorf("unknown command %q (want serve, sign or version)", cmd)
+		err = fmt.Errorf("unknown command %q (want serve, sign, version or import)", cmd)
 	}
 	if errors.Is(err, flag.ErrHelp) {
 		os.Exit(0)
@@ -113,6 +130,11 @@ func main() {
 // load parses flags over the environment into a config, then checks each
 // setting, so that an error names the PICTOR_* variable to fix.
 func load(name string, args []string, out io.Writer) (*config, *flag.FlagSet, error) {
+	return loadWith(name, args, out, nil)
+}
+
+// loadWith is load for a command with flags of its own, which extra binds.
+func loadWith(name string, args []string, out io.Writer, extra func(*flag.FlagSet)) (*config, *flag.FlagSet, error) {
 	c := &config{app: app.DefaultConfig()}
 	c.app.Version = version
 	fs := flag.NewFlagSet("pictor "+name, flag.ContinueOnError)
@@ -120,6 +142,9 @@ func load(name string, args []string, out io.Writer) (*config, *flag.FlagSet, er
 	ss := settings(c)
 	if err := bind(fs, ss); err != nil {
 		return nil, nil, err
+	}
+	if extra != nil {
+		extra(fs)
 	}
 	if err := fs.Parse(args); err != nil {
 		return nil, nil, err

@@ -9,6 +9,7 @@ import (
 
 	"github.com/pictorhq/pictor/transform/options"
 	"github.com/pictorhq/pictor/transform/sign"
+	"github.com/pictorhq/pictor/transform/workers"
 )
 
 func TestParseBytes(t *testing.T) {
@@ -166,6 +167,8 @@ func TestLoadErrorsNameTheVariable(t *testing.T) {
 		{"PICTOR_DRAIN_TIMEOUT", "-1s", "PICTOR_DRAIN_TIMEOUT: must be > 0"},
 		{"PICTOR_WORKERS", "0", "PICTOR_WORKERS: must be >= 1"},
 		{"PICTOR_QUEUE", "-1", "PICTOR_QUEUE: must be >= 0"},
+		{"PICTOR_MEMORY_BUDGET", "-1", "PICTOR_MEMORY_BUDGET="},
+		{"PICTOR_MEMORY_BUDGET", "lots", "PICTOR_MEMORY_BUDGET="},
 		{"PICTOR_GPU_QUEUE", "0", "PICTOR_GPU_QUEUE: must be >= 1"},
 		{"PICTOR_GPU_STREAMS", "65", "PICTOR_GPU_STREAMS: must be from 1 to 64"},
 		{"PICTOR_GPU", "sometimes", `PICTOR_GPU: "sometimes": want off, auto, require`},
@@ -189,6 +192,20 @@ func TestLoadErrorsNameTheVariable(t *testing.T) {
 	// A flag is checked the same way.
 	if _, _, err := load("serve", []string{"-workers", "0"}, &bytes.Buffer{}); err == nil || err.Error() != "PICTOR_WORKERS: must be >= 1" {
 		t.Errorf("-workers 0: load = %v", err)
+	}
+}
+
+// PICTOR_MEMORY_BUDGET takes a size, or auto for half the machine's memory.
+func TestLoadMemoryBudget(t *testing.T) {
+	for val, want := range map[string]int64{"512MiB": 512 << 20, "0": 0, "auto": workers.MachineMemory() / 2} {
+		t.Setenv("PICTOR_MEMORY_BUDGET", val)
+		c, _, err := load("serve", nil, &bytes.Buffer{})
+		if err != nil {
+			t.Fatalf("PICTOR_MEMORY_BUDGET=%s: %v", val, err)
+		}
+		if got := c.app.Workers.MemoryBudget; got != want {
+			t.Errorf("PICTOR_MEMORY_BUDGET=%s: budget %d, want %d", val, got, want)
+		}
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/pictorhq/pictor/cache"
@@ -29,6 +30,7 @@ var (
 	_ server.Purger    = (*cache.Tiered)(nil)
 	_ server.Purger    = (*cache.Decoded[*transform.Decoded])(nil)
 	_ server.Originals = (*store.FS)(nil)
+	_ server.Originals = (*store.S3)(nil)
 )
 
 // App is the whole server: every part built, not yet listening.
@@ -36,7 +38,9 @@ type App struct {
 	cfg      Config
 	log      *slog.Logger
 	srv      *server.Server
-	store    *store.FS
+	store    store.Store
+	local    *store.FS // the data directory's originals: the store itself with fs, the local copies with s3
+	s3       *store.S3 // nil with fs
 	mem      *cache.Memory
 	disk     *cache.Disk // nil without a disk tier
 	queue    *device.Queue
@@ -44,6 +48,7 @@ type App struct {
 	signer   *sign.Signer
 	registry *prometheus.Registry
 	trim     *trimmer // hands freed C heap back when the pool idles
+	pool     *workers.Pool
 	closers  []func() // in the order built; Close runs them backwards
 }
 
@@ -61,10 +66,9 @@ func New(cfg Config) (_ *App, err error) {
 	if err := vips.Startup(cfg.Vips); err != nil {
 		return nil, err
 	}
-	if a.store, err = store.Open(cfg.Store); err != nil {
+	if err := a.openStore(); err != nil {
 		return nil, err
 	}
-	a.onClose(func() { a.store.Close() })
 	if err := a.openDevice(); err != nil {
 		return nil, err
 	}
@@ -72,7 +76,11 @@ func New(cfg Config) (_ *App, err error) {
 	if err != nil {
 		return nil, err
 	}
-	if a.proc, err = transform.New(cfg.Transform, transform.Deps{Resizer: a.queue, Decoded: decoded}); err != nil {
+	if a.s3 != nil {
+		// A DELETE through another sidecar reaches this one's tiers here.
+		a.s3.StartSync(purger.Purge)
+	}
+	if a.proc, err = transform.New(cfg.Transform, transform.Deps{Resizer: a.queue, Decoded: decoded, Overlays: overlays{a.store}}); err != nil {
 		return nil, err
 	}
 	parser, err := options.NewParser(cfg.Options)
@@ -86,6 +94,7 @@ func New(cfg Config) (_ *App, err error) {
 	if err != nil {
 		return nil, err
 	}
+	a.pool = pool
 	a.register(pool.Collectors()...)
 	a.trim = newTrimmer(pool)
 	a.onClose(a.trim.stop)
@@ -96,6 +105,11 @@ func New(cfg Config) (_ *App, err error) {
 	a.register(prometheus.NewCounterFunc(prometheus.CounterOpts{
 		Name: "pictor_decodes_total", Help: "Originals decoded by the pipeline.",
 	}, func() float64 { return float64(a.proc.Decodes()) }))
+	if cfg.Server.TusDir == "" {
+		// Parts of resumable uploads stay beside the data they become, on
+		// the local disk whichever store keeps the originals.
+		cfg.Server.TusDir = filepath.Join(cfg.Store.Dir, "tus")
+	}
 	a.srv, err = server.New(cfg.Server, server.Deps{
 		Originals: a.store, Processor: a.proc, Parser: parser, Signer: a.signer,
 		Variants: variants, Purger: purger, Workers: pool,
@@ -104,10 +118,62 @@ func New(cfg Config) (_ *App, err error) {
 	if err != nil {
 		return nil, err
 	}
+	a.onClose(a.srv.Close)
 	return a, nil
 }
 
 func (a *App) onClose(f func()) { a.closers = append(a.closers, f) }
+
+// openStore opens the originals store PICTOR_STORE names: the data
+// directory, or a bucket read through local copies in it. A fetch from the
+// bucket is bounded by the request deadline, so that a store that hangs
+// gives a 503 in time.
+func (a *App) openStore() error {
+	s, err := OpenStore(a.cfg, a.log)
+	if err != nil {
+		return err
+	}
+	a.store = s
+	a.onClose(func() { a.store.Close() })
+	switch s := s.(type) {
+	case *store.S3:
+		a.local, a.s3 = s.Local(), s
+		a.register(s.Collectors()...)
+	case *store.FS:
+		a.local = s
+	}
+	return nil
+}
+
+// OpenStore opens the originals store cfg names, as New does: for the
+// commands that need the store without the server (pictor import).
+func OpenStore(cfg Config, log *slog.Logger) (store.Store, error) {
+	if cfg.Store.Backend != store.BackendS3 {
+		return store.Open(cfg.Store)
+	}
+	c := cfg.S3
+	// A tenth of the deadline is left for the answer itself.
+	c.Timeout = cfg.Server.Timeout * 9 / 10
+	return store.OpenS3(cfg.Store, c, log)
+}
+
+// overlays reads image layers from the originals store, as the server
+// reads originals: mapped where the store maps, released after decoding.
+type overlays struct {
+	store interface {
+		Map(key string) (*store.Mapping, error)
+	}
+}
+
+var _ transform.OverlaySource = overlays{}
+
+func (o overlays) Overlay(key string) ([]byte, func(), error) {
+	m, err := o.store.Map(key)
+	if err != nil {
+		return nil, nil, err
+	}
+	return m.Bytes(), func() { m.Close() }, nil
+}
 
 // register adds a part's collectors; names are fixed and distinct, so a
 // clash is a programming error.
@@ -171,12 +237,14 @@ func (a *App) openCaches() (*cache.Tiered, server.Purger, *cache.Decoded[*transf
 
 // readiness is what /readyz checks: the store takes writes, libvips reads
 // an image header, the device is not a required GPU that is missing or
-// dead (its state is shown either way).
+// dead (its state is shown either way). The memory budget is shown with
+// what admitted transforms hold of it; it never fails readiness, since a
+// full budget makes work wait, not fail.
 func (a *App) readiness() map[string]server.Readiness {
 	probe := tinyPNG()
 	return map[string]server.Readiness{
 		"store": server.ReadinessFunc(func() (string, error) {
-			return "ok", a.store.Writable()
+			return "ok", a.store.Ready()
 		}),
 		"libvips": server.ReadinessFunc(func() (string, error) {
 			_, err := a.proc.Probe(probe)
@@ -184,6 +252,12 @@ func (a *App) readiness() map[string]server.Readiness {
 		}),
 		"device": server.ReadinessFunc(func() (string, error) {
 			return string(a.queue.State()), a.queue.Ready()
+		}),
+		"memory": server.ReadinessFunc(func() (string, error) {
+			if a.pool.Budget() == 0 {
+				return "no budget", nil
+			}
+			return fmt.Sprintf("%d of %d MiB reserved", (a.pool.Reserved()+(1<<20)-1)>>20, a.pool.Budget()>>20), nil
 		}),
 	}
 }
@@ -204,9 +278,12 @@ func (a *App) Processor() *transform.Processor { return a.proc }
 // Signer signs URLs with the configured keys.
 func (a *App) Signer() *sign.Signer { return a.signer }
 
-// Store is the originals store, for tests that look at what an upload
-// stored.
-func (a *App) Store() *store.FS { return a.store }
+// Store is the data directory's originals, for tests that look at what an
+// upload stored: the store itself with fs, the local copies with s3.
+func (a *App) Store() *store.FS { return a.local }
+
+// Originals is the configured store, FS or S3.
+func (a *App) Originals() store.Store { return a.store }
 
 // Memory is the memory tier (disabled when its budget is 0), for tests
 // that wait on the tiers' background stores: what the edge sees through
@@ -267,9 +344,18 @@ func (a *App) Run(ctx context.Context) error {
 func (a *App) logStart() {
 	c := a.cfg
 	a.log.Info("pictor listening", "listen", c.Server.Listen, "admin", c.Server.AdminListen,
-		"data", c.Store.Dir, "signing", a.signer.Enabled(), "uploads", len(c.Server.UploadTokens) > 0,
+		"data", c.Store.Dir, "store", a.storeName(), "signing", a.signer.Enabled(), "uploads", len(c.Server.UploadTokens) > 0,
 		"accel_redirect", c.Server.AccelRedirect, "gpu", a.queue.State(), "gpu_device", a.queue.DeviceName(),
 		"libvips", vips.Version(), "version", c.Version)
+}
+
+// storeName says where originals are kept, for the start-up line: never
+// the credentials.
+func (a *App) storeName() string {
+	if a.s3 == nil {
+		return store.BackendFS
+	}
+	return "s3 " + a.cfg.S3.Endpoint + "/" + a.cfg.S3.Bucket + "/" + a.cfg.S3.Prefix
 }
 
 // Close releases every part, the last built first. The server must have

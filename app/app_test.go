@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net"
 	"os"
 	"path/filepath"
@@ -16,6 +17,7 @@ import (
 	"github.com/pictorhq/pictor/transform/format"
 	"github.com/pictorhq/pictor/transform/options"
 	"github.com/pictorhq/pictor/transform/sign"
+	"github.com/pictorhq/pictor/transform/workers"
 	"github.com/valyala/fasthttp"
 	"github.com/valyala/fasthttp/fasthttputil"
 )
@@ -177,6 +179,10 @@ func TestReadyz(t *testing.T) {
 		if got.Checks[name] != want {
 			t.Errorf("/readyz check %s = %q, want %q", name, got.Checks[name], want)
 		}
+	}
+	// The memory budget, with nothing running: none of it reserved.
+	if want := fmt.Sprintf("0 of %d MiB reserved", workers.MachineMemory()/2>>20); got.Checks["memory"] != want {
+		t.Errorf("/readyz check memory = %q, want %q", got.Checks["memory"], want)
 	}
 
 	// The store's temporary directory replaced by a file: no write can

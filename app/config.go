@@ -30,6 +30,9 @@ type Config struct {
 	Disk   cache.DiskConfig
 	Device device.Config
 	Vips   vips.Config
+	// S3 is the bucket of originals with Store.Backend "s3"; its Timeout
+	// is set to Server.Timeout by New.
+	S3 store.S3Config
 
 	// Logger receives the request log and start-up messages; nil discards.
 	Logger *slog.Logger
@@ -52,6 +55,7 @@ func DefaultConfig() Config {
 		Disk:      cache.DefaultDiskConfig(),
 		Device:    device.DefaultConfig(),
 		Vips:      vips.DefaultConfig(),
+		S3:        store.DefaultS3Config(),
 		Version:   "dev",
 	}
 }

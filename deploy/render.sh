@@ -38,7 +38,8 @@
 #   --conn-limit N        open connections per client address (256)
 #   --upstream ADDR       a sidecar (unix:/path or host:port), repeatable;
 #                         default unix:SOCKET. Several give a consistent
-#                         hash on $request_uri (docs/operations.md)
+#                         hash on $request_uri, all of /files/ on one
+#                         (docs/operations.md)
 #   --no-files            no X-Accel-Redirect locations (sidecars on other
 #                         hosts, whose files this Nginx cannot see)
 #   --proxy-cache DIR     turn on the proxy_cache layer, cache in DIR
@@ -172,7 +173,9 @@ upstream_servers=''
 if [ ${#upstreams[@]} -gt 1 ]; then
   upstream_servers+=$'    # Several sidecars: each variant URL always goes to the same one, so it\n'
   upstream_servers+=$'    # is made and cached once; adding or removing one moves only its share.\n'
-  upstream_servers+=$'    hash $request_uri consistent;\n'
+  upstream_servers+=$'    # The key is the URI, except that all of /files/ goes to one sidecar\n'
+  upstream_servers+=$'    # (map in pictor.conf): a resumable upload\'s parts are on its disk.\n'
+  upstream_servers+=$'    hash $pictor_upstream_key consistent;\n'
 fi
 for u in "${upstreams[@]}"; do
   if [ ${#upstreams[@]} -gt 1 ]; then

@@ -43,6 +43,10 @@ const (
 	// floodRounds uploads each flood this many times, so that a per-request
 	// leak adds up to something RSS can see.
 	floodRounds = 5
+	// sweepPeak bounds the process's peak RSS over the whole sweep, one
+	// file at a time: every transform streams or holds only what its
+	// memory estimate admitted.
+	sweepPeak = 300 << 20
 )
 
 // Markers planted in the hostile payloads; none may reach a variant.
@@ -184,6 +188,14 @@ func TestHostileSweep(t *testing.T) {
 	}
 	s.alive("the truncated files")
 	s.lap("truncated")
+
+	// The peak since the floods reset it (or since start, where the
+	// kernel cannot reset it: then it includes the start-up too).
+	_, hwm := procMemory(t, in.cmd.Process.Pid)
+	t.Logf("hostile sweep: peak RSS %d MiB", hwm>>20)
+	if hwm >= sweepPeak {
+		t.Errorf("peak RSS over the sweep %d MiB, want under %d MiB", hwm>>20, sweepPeak>>20)
+	}
 
 	// Stopping shows the process never exited on its own: it drains and
 	// exits 0 on the signal, and its log holds no panic.

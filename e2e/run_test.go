@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
@@ -71,11 +72,25 @@ func TestRunScriptCurlLines(t *testing.T) {
 		}
 	}()
 
-	var lines []string
+	var lines, tus []string
 	sc := bufio.NewScanner(out)
 	deadline := time.AfterFunc(60*time.Second, func() { syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) })
+	inTus := false
 	for sc.Scan() {
 		line := strings.TrimSpace(sc.Text())
+		// The resumable-upload example is one script of several lines,
+		// from loc=$(curl … to the next blank line.
+		if strings.HasPrefix(line, "loc=$(curl ") {
+			inTus = true
+		}
+		if inTus {
+			if line == "" {
+				inTus = false
+			} else {
+				tus = append(tus, line)
+			}
+			continue
+		}
 		if strings.HasPrefix(line, "curl ") || strings.HasPrefix(line, "PICTOR_SIGNING_KEYS=") {
 			lines = append(lines, line)
 		}
@@ -114,6 +129,16 @@ func TestRunScriptCurlLines(t *testing.T) {
 		if strings.Contains(line, "original.jpg") && !strings.Contains(string(out), "X-Served-By: nginx-originals") {
 			t.Errorf("%s: the original was not sent by Nginx's internal location:\n%s", line, out)
 		}
+	}
+	// The resumable upload, pasted as printed, ends with the key.
+	c := exec.Command("bash", "-c", "set -e\n"+strings.Join(tus, "\n"))
+	c.Dir = ".."
+	tusOut, err := c.CombinedOutput()
+	if err != nil || !regexp.MustCompile(`(?i)pictor-key: [0-9a-f]{64}\.jpg`).Match(tusOut) {
+		t.Errorf("the resumable-upload example %q: %v\n%s", tus, err, tusOut)
+	}
+	if joined := strings.Join(tus, "\n"); !strings.Contains(joined, "gave Pictor-Key: ") || strings.Contains(joined, "gave Pictor-Key: none") {
+		t.Errorf("run.sh's own resumable upload at start-up gave no key: %q", tus)
 	}
 	for _, f := range []string{"out.webp", "original.jpg"} {
 		if fi, err := os.Stat(filepath.Join(work, f)); err != nil || fi.Size() == 0 {

@@ -62,6 +62,11 @@ func TestStackConfigs(t *testing.T) {
 			if m == nil || n == nil || m[1] != n[1] {
 				t.Errorf("upload limit: Nginx %v, sidecar %v: want the same MiB", m, n)
 			}
+			// Resumable uploads: the same limit, chunks streamed through.
+			f := regexp.MustCompile(`location /files/ \{[^}]*client_max_body_size (\d+)m;[^}]*proxy_request_buffering off;`).FindStringSubmatch(site)
+			if f == nil || n == nil || f[1] != n[1] {
+				t.Errorf("resumable upload limit: Nginx %v, sidecar %v: want the same MiB, unbuffered", f, n)
+			}
 			// Nginx waits longer for an answer than the sidecar's deadline.
 			deadline := regexp.MustCompile(`PICTOR_TIMEOUT="(\d+)s"`).FindStringSubmatch(sup)
 			read := regexp.MustCompile(`(?m)^    proxy_read_timeout (\d+)s;`).FindStringSubmatch(site)
@@ -80,8 +85,8 @@ func TestStackConfigs(t *testing.T) {
 				}
 			}
 			several := strings.Count(site, "    server ") > 1
-			if hashed := strings.Contains(site, "hash $request_uri consistent;"); hashed != several {
-				t.Errorf("consistent hash on $request_uri: %v, with several sidecars: %v", hashed, several)
+			if hashed := strings.Contains(site, "hash $pictor_upstream_key consistent;"); hashed != several {
+				t.Errorf("consistent hash on $pictor_upstream_key ($request_uri but one key for /files/): %v, with several sidecars: %v", hashed, several)
 			}
 		})
 	}

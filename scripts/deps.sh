@@ -4,8 +4,9 @@
 # pkg-config, g++ and clang-14 for the GPU kernels, the ICC profiles the
 # colour tests read (libgs-common), and the
 # real stack that `make run` and the end-to-end tests start: nginx and
-# supervisor (and logrotate, for the install script's test), and Chromium
-# for the bench report's test. Extra package names may be given as
+# supervisor (and logrotate, for the install script's test), Chromium
+# for the bench report's test, and Node with npm for the tus client that
+# the resumable-upload tests drive. Extra package names may be given as
 # arguments.
 set -euo pipefail
 need=()
@@ -19,6 +20,10 @@ command -v clang-14 >/dev/null || need+=(clang-14)
 command -v curl >/dev/null || need+=(curl)
 # ICC profiles (Adobe RGB, sRGB) the colour-conversion tests read.
 [ -f /usr/share/color/icc/ghostscript/a98.icc ] || need+=(libgs-common)
+# The fonts text layers (l_text:) render with: DejaVu Sans, Serif and Mono
+# (the default), and WenQuanYi Micro Hei for Chinese, Japanese and Korean.
+[ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || need+=(fonts-dejavu-core)
+[ -f /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ] || need+=(fonts-wqy-microhei)
 # The stack: Debian's nginx package is the core build (proxy, gzip,
 # limit_req, limit_conn, upstream hash and keepalive are all built in).
 [ -x /usr/sbin/nginx ] || command -v nginx >/dev/null || need+=(nginx)
@@ -29,6 +34,11 @@ command -v logrotate >/dev/null || need+=(logrotate)
 # The bench report's end-to-end test renders the HTML report in headless
 # Chromium and checks the charts it painted.
 command -v chromium >/dev/null || need+=(chromium)
+# The resumable-upload tests run the tus project's own client,
+# tus-js-client (pinned in e2e/tusclient/package-lock.json, installed there
+# by the tests with npm ci), under Node 18 or later: Debian's nodejs and npm.
+command -v node >/dev/null || need+=(nodejs)
+command -v npm >/dev/null || need+=(npm)
 for p in "$@"; do
   dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")
 done

@@ -84,6 +84,24 @@ key=$(curl -fsS -H "Authorization: Bearer $token" --data-binary @testdata/sample
   -H 'Content-Type: image/jpeg' "$base/upload" | sed -n 's/.*"key":"\([^"]*\)".*/\1/p')
 signed=$("$bin" sign "/t/w_400,f_webp/$key")
 
+# The same image as a resumable upload (tus 1.0 at /files/), in two chunks
+# with a HEAD between them as a client resuming after a dropped connection
+# does; its Pictor-Key is the key above.
+tus=(-H "Authorization: Bearer $token" -H 'Tus-Resumable: 1.0.0')
+size=$(wc -c <testdata/sample.jpg)
+half=$((size / 2))
+loc=$(curl -fsS -o /dev/null -D - "${tus[@]}" -X POST -H "Upload-Length: $size" "$base/files/" |
+  tr -d '\r' | sed -n 's/^[Ll]ocation: //p')
+head -c "$half" testdata/sample.jpg | curl -fsS "${tus[@]}" -X PATCH -H 'Upload-Offset: 0' \
+  -H 'Content-Type: application/offset+octet-stream' --data-binary @- "$base$loc"
+offset=$(curl -fsS -I "${tus[@]}" "$base$loc" | tr -d '\r' | sed -n 's/^[Uu]pload-[Oo]ffset: //p')
+tuskey=$(tail -c +"$((offset + 1))" testdata/sample.jpg | curl -fsS -D - -o /dev/null "${tus[@]}" -X PATCH \
+  -H "Upload-Offset: $offset" -H 'Content-Type: application/offset+octet-stream' --data-binary @- "$base$loc" |
+  tr -d '\r' | sed -n 's/^[Pp]ictor-[Kk]ey: //p')
+if [ "$tuskey" != "$key" ]; then
+  echo "run: the resumable upload gave key '$tuskey', the plain upload '$key'" >&2
+fi
+
 cat <<MSG
 
 Pictor is running behind Nginx on $base: supervisord keeps Nginx and the
@@ -92,6 +110,16 @@ Configs in $conf, logs in $data/log. Ctrl-C stops everything.
 
   # upload an image through Nginx (multipart or raw body)
   curl -H 'Authorization: Bearer $token' -F file=@testdata/sample.jpg $base/upload
+
+  # a resumable upload (tus 1.0; tus-js-client, Uppy, TUSKit do this for
+  # you, see docs/operations.md): create it, send bytes from the offset HEAD
+  # reports (as many PATCHes as it takes), read Pictor-Key from the last one
+  loc=\$(curl -s -D - -o /dev/null -X POST -H 'Authorization: Bearer $token' -H 'Tus-Resumable: 1.0.0' \\
+    -H "Upload-Length: \$(wc -c <testdata/sample.jpg)" $base/files/ | tr -d '\\r' | sed -n 's/^[Ll]ocation: //p')
+  curl -I -H 'Authorization: Bearer $token' -H 'Tus-Resumable: 1.0.0' $base\$loc
+  curl -D - -X PATCH -H 'Authorization: Bearer $token' -H 'Tus-Resumable: 1.0.0' -H 'Upload-Offset: 0' \\
+    -H 'Content-Type: application/offset+octet-stream' --data-binary @testdata/sample.jpg $base\$loc
+  # (at start-up a resumable upload of it in two chunks gave Pictor-Key: ${tuskey:-none})
 
   # a signed transform: 400 px wide WebP
   curl -o out.webp '$base$signed'

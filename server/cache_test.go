@@ -47,7 +47,7 @@ func TestIdenticalRequestsCollapse(t *testing.T) {
 	// the other 99 have joined it.
 	var releases []func()
 	for range 2 {
-		r, err := h.pool.Acquire(t.Context())
+		r, err := h.pool.Acquire(t.Context(), 1)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -3,6 +3,7 @@ package server
 import (
 	"errors"
 	"fmt"
+	"net/url"
 	"strings"
 	"time"
 )
@@ -40,6 +41,21 @@ type Config struct {
 	ReadTimeout time.Duration
 	// RetryAfter is the Retry-After value sent with 429. Default 1 s.
 	RetryAfter time.Duration
+	// TusDir holds the parts of resumable uploads (tus, /files/) until
+	// they finish; package app puts it under the data directory
+	// (<data>/tus). Empty turns /files/ off (404).
+	TusDir string
+	// TusExpiry is how long an unfinished resumable upload may go without
+	// a byte before it is removed, and how long a finished one's key stays
+	// readable with HEAD. Default 24 h.
+	TusExpiry time.Duration
+	// TusBytes is the budget of bytes that unfinished resumable uploads may
+	// declare (Upload-Length) all together; creation past it is refused
+	// with 507. Default 10 GiB.
+	TusBytes int64
+	// CORSOrigins are the browser origins ("https://app.example.com", or
+	// "*" for any) that may use /files/; empty sends no CORS headers.
+	CORSOrigins []string
 }
 
 // DefaultConfig returns the defaults documented on Config.
@@ -54,6 +70,8 @@ func DefaultConfig() Config {
 		IdleTimeout:    60 * time.Second,
 		ReadTimeout:    10 * time.Second,
 		RetryAfter:     time.Second,
+		TusExpiry:      24 * time.Hour,
+		TusBytes:       10 << 30,
 	}
 }
 
@@ -73,10 +91,37 @@ func (c Config) Validate() error {
 	case c.RetryAfter < time.Second:
 		return fmt.Errorf("server: RetryAfter = %v, want >= 1s", c.RetryAfter)
 	}
+	if c.TusDir != "" {
+		switch {
+		case c.TusExpiry <= 0:
+			return fmt.Errorf("server: TusExpiry = %v, want > 0", c.TusExpiry)
+		case c.TusBytes < 1:
+			return fmt.Errorf("server: TusBytes = %d, want >= 1", c.TusBytes)
+		}
+	}
+	for _, o := range c.CORSOrigins {
+		if err := ValidOrigin(o); err != nil {
+			return err
+		}
+	}
 	for _, t := range c.UploadTokens {
 		if len(t) < 16 {
 			return errors.New("server: an upload token is shorter than 16 characters")
 		}
+	}
+	return nil
+}
+
+// ValidOrigin accepts "*" or an origin as browsers send it: scheme, host
+// and port, nothing more.
+func ValidOrigin(o string) error {
+	if o == "*" {
+		return nil
+	}
+	u, err := url.Parse(o)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" ||
+		u.Path != "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+		return fmt.Errorf("server: CORS origin %q: want scheme://host[:port] or *", o)
 	}
 	return nil
 }

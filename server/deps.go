@@ -25,7 +25,7 @@ type Variants interface {
 	SetSince(orig, vkey string, e *cache.Entry, epoch uint64) bool
 }
 
-// Originals is the originals store: store.FS.
+// Originals is the originals store: store.FS or store.S3.
 type Originals interface {
 	Map(key string) (*store.Mapping, error)
 	Open(key string) (*os.File, error)

@@ -42,8 +42,17 @@ type httpError struct {
 func classify(err error) httpError {
 	var oe *options.Error
 	var de *transform.DecodeError
+	var big *workers.TooLargeError
+	var le *transform.OverlayError
 	switch {
 	case errors.As(err, &oe), errors.Is(err, options.ErrEmpty):
+		return httpError{fasthttp.StatusBadRequest, err.Error()}
+	// An image layer's original: the key is the client's own, from l_.
+	case errors.As(err, &le) && (errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrInvalidKey)):
+		return httpError{fasthttp.StatusNotFound, "overlay " + le.Key + " not found"}
+	case errors.As(err, &le) && errors.As(err, &de):
+		return httpError{fasthttp.StatusUnprocessableEntity, "overlay " + le.Key + " does not decode"}
+	case errors.Is(err, transform.ErrNoOverlays):
 		return httpError{fasthttp.StatusBadRequest, err.Error()}
 	case errors.Is(err, errBadRequest), errors.Is(err, errNoFile):
 		return httpError{fasthttp.StatusBadRequest, err.Error()}
@@ -66,7 +75,7 @@ func classify(err error) httpError {
 		return httpError{fasthttp.StatusRequestEntityTooLarge, errTooLarge.Error()}
 	case errors.Is(err, format.ErrUnsupported), errors.Is(err, format.ErrShort):
 		return httpError{fasthttp.StatusUnsupportedMediaType, "not an allowed image type (JPEG, PNG, WebP, GIF, AVIF)"}
-	case errors.Is(err, transform.ErrTooManyPixels):
+	case errors.Is(err, transform.ErrTooManyPixels), errors.As(err, &big):
 		return httpError{fasthttp.StatusUnprocessableEntity, err.Error()}
 	case errors.Is(err, transform.ErrTooManyFrames):
 		return httpError{fasthttp.StatusUnprocessableEntity, err.Error()}
@@ -87,6 +96,10 @@ func classify(err error) httpError {
 		return httpError{fasthttp.StatusServiceUnavailable, "originals store is not writable"}
 	case errors.Is(err, store.ErrNoSpace):
 		return httpError{fasthttp.StatusServiceUnavailable, "originals store is full"}
+	case errors.Is(err, store.ErrUnavailable):
+		return httpError{fasthttp.StatusServiceUnavailable, "originals store is unreachable"}
+	case errors.Is(err, store.ErrCorrupt):
+		return httpError{fasthttp.StatusServiceUnavailable, "originals store returned damaged bytes"}
 	}
 	return httpError{fasthttp.StatusInternalServerError, "internal error"}
 }

@@ -56,6 +56,7 @@ type Server struct {
 	admin      *fasthttp.Server
 	draining   atomic.Bool
 	inflight   sync.WaitGroup // transforms still running in libvips
+	tus        *tusEdge       // /files/; nil when off
 
 	// inflightVariants collapses identical concurrent variant requests
 	// into one pipeline run.
@@ -104,6 +105,11 @@ func New(cfg Config, d Deps) (*Server, error) {
 		CloseOnShutdown:              true,
 		Logger:                       fasthttpLogger{d.Logger},
 	}
+	if cfg.TusDir != "" {
+		if s.tus, err = newTusEdge(s); err != nil {
+			return nil, err
+		}
+	}
 	s.public.ErrorHandler = s.parseError
 	s.admin = &fasthttp.Server{
 		Handler:      s.AdminHandler(),
@@ -114,6 +120,15 @@ func New(cfg Config, d Deps) (*Server, error) {
 		Logger:       fasthttpLogger{d.Logger},
 	}
 	return s, nil
+}
+
+// Close stops the background work that outlives requests (the resumable
+// uploads' janitor). Call it after Shutdown, or when the server never
+// served.
+func (s *Server) Close() {
+	if s.tus != nil {
+		s.tus.close()
+	}
 }
 
 // Serve serves the public routes on ln until Shutdown.
@@ -157,10 +172,11 @@ const (
 	routeUpload
 	routeInfo
 	routeSrcset
+	routeFiles
 	routeCount
 )
 
-var routeNames = [routeCount]string{"other", "transform", "original", "upload", "info", "srcset"}
+var routeNames = [routeCount]string{"other", "transform", "original", "upload", "info", "srcset", "files"}
 
 // Context keys for per-request values read by the log line.
 const (
@@ -175,6 +191,7 @@ var (
 	prefixInfo   = []byte("/info/")
 	prefixSrcset = []byte("/srcset/")
 	pathUpload   = []byte("/upload")
+	pathFiles    = []byte("/files")
 	methodGet    = []byte(fasthttp.MethodGet)
 	methodHead   = []byte(fasthttp.MethodHead)
 	methodPost   = []byte(fasthttp.MethodPost)
@@ -225,6 +242,10 @@ func (s *Server) route(ctx *fasthttp.RequestCtx) routeID {
 		}
 		s.handleSrcset(ctx, path[len(prefixSrcset):])
 		return routeSrcset
+	case s.tus != nil && bytes.HasPrefix(path, pathFiles) &&
+		(len(path) == len(pathFiles) || path[len(pathFiles)] == '/'):
+		s.tus.serve(ctx, path[len(pathFiles):])
+		return routeFiles
 	}
 	s.fail(ctx, errNotFound)
 	return routeOther

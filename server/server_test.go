@@ -494,7 +494,7 @@ func TestQueueFullAndDeadline(t *testing.T) {
 		c.Server.Timeout = 300 * time.Millisecond
 	})
 	key := h.uploadKey("../testdata/sample.jpg")
-	release, err := h.pool.Acquire(context.Background()) // the only worker is busy
+	release, err := h.pool.Acquire(context.Background(), 1) // the only worker is busy
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -513,6 +513,41 @@ func TestQueueFullAndDeadline(t *testing.T) {
 	wantError(t, <-done, 503)
 	// The queued job gives up its place at the same deadline.
 	waitFor(t, func() bool { return h.pool.Waiting() == 0 })
+}
+
+// TestMemoryBudget: a transform whose estimate is over the whole memory
+// budget is refused with 422 naming the setting, before any decode; one
+// that fits beside what runs is served; one that fits the budget but not
+// beside a running transform waits its turn and runs out of time (503).
+func TestMemoryBudget(t *testing.T) {
+	h := newHarness(t, func(c *app.Config) {
+		c.Workers = workers.Config{Workers: 2, Queue: 2, MemoryBudget: 24 << 20}
+		c.Server.Timeout = 300 * time.Millisecond
+	})
+	key := h.uploadKey("../testdata/sample.jpg")
+	wantOK := func(path string) {
+		t.Helper()
+		if r := h.get(path); r.status != 200 {
+			t.Fatalf("GET %s = %v, want 200", path, r)
+		}
+	}
+	wantOK(h.signed("w_100", key))
+
+	// A 6000×4000 output: its copies alone are over 24 MiB.
+	r := h.get(h.signed("w_6000,h_4000,c_scale", key))
+	wantError(t, r, 422)
+	if !strings.Contains(string(r.body), "PICTOR_MEMORY_BUDGET") {
+		t.Errorf("422 body %q does not name PICTOR_MEMORY_BUDGET", r.body)
+	}
+
+	// 20 of 24 MiB held: a small transform waits for memory, not a worker.
+	release, err := h.pool.Acquire(context.Background(), 20<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantError(t, h.get(h.signed("w_101", key)), 503)
+	release()
+	wantOK(h.signed("w_102", key))
 }
 
 func TestAdmin(t *testing.T) {

@@ -140,7 +140,8 @@ func (s *Server) variant(key string, j variantJob) (*cache.Entry, error) {
 // deadline, and stores each in the variant cache before anyone is
 // answered: the one render-then-store of /t/, /srcset/ and eager uploads.
 //
-// It admits the work to the worker pool first. Callers run it in a
+// It plans the work from the original's header and admits it to the worker
+// pool by count and estimated memory before decoding anything. Callers run it in a
 // goroutine of its own (see variant and cache.Group), so a deadline passing
 // for the waiting clients does not stop it: libvips cannot be interrupted
 // mid-operation, the run keeps its worker to the end so the queue bound
@@ -151,13 +152,6 @@ func (s *Server) variant(key string, j variantJob) (*cache.Entry, error) {
 func (s *Server) render(deadline time.Time, key string, jobs []variantJob) ([]*cache.Entry, error) {
 	dctx, cancel := context.WithDeadline(context.Background(), deadline)
 	defer cancel()
-	release, err := s.Workers.Acquire(dctx)
-	if err != nil {
-		return nil, err
-	}
-	defer release()
-	s.inflight.Add(1)
-	defer s.inflight.Done()
 	var epoch uint64
 	if s.Variants != nil {
 		epoch = s.Variants.Epoch()
@@ -171,12 +165,24 @@ func (s *Server) render(deadline time.Time, key string, jobs []variantJob) ([]*c
 	for i, j := range jobs {
 		reqs[i] = j.req
 	}
-	start := time.Now()
-	variants := s.Processor.Variants
-	if src.Mapped() {
-		variants = s.Processor.VariantsMapped // decoded in place, no copy
+	// Planned from the header alone, so that the pool admits the work by
+	// the memory it will take before any pixel is decoded.
+	work, err := s.Processor.Prepare(key, src.Bytes(), reqs)
+	if err != nil {
+		return nil, err
 	}
-	res, err := variants(dctx, key, src.Bytes(), reqs)
+	if src.Mapped() {
+		work.Borrow() // decoded in place, no copy
+	}
+	release, err := s.Workers.Acquire(dctx, work.Bytes())
+	if err != nil {
+		return nil, err
+	}
+	defer release()
+	s.inflight.Add(1)
+	defer s.inflight.Done()
+	start := time.Now()
+	res, err := s.Processor.Run(dctx, work)
 	if err != nil {
 		return nil, err
 	}

@@ -51,8 +51,6 @@ func (s *Server) handleUpload(ctx *fasthttp.RequestCtx) {
 		s.refuseUpload(ctx, err)
 		return
 	}
-	s.metrics.uploads.Inc()
-	s.metrics.upBytes.Add(float64(obj.Size))
 	body, _ := json.Marshal(uploadResponse{
 		Key: obj.Key, URL: "/o/" + obj.Key, Format: hdr.Format.String(),
 		Width: hdr.Width, Height: hdr.Height, Bytes: obj.Size, Created: obj.Created,
@@ -73,8 +71,14 @@ func (s *Server) handleUpload(ctx *fasthttp.RequestCtx) {
 // destroy the error response before the client reads it; so, like Nginx's
 // lingering close, a bounded amount of the rest is read and dropped first.
 func (s *Server) refuseUpload(ctx *fasthttp.RequestCtx, err error) {
-	ctx.SetConnectionClose()
 	s.fail(ctx, err)
+	linger(ctx)
+}
+
+// linger reads and drops a bounded amount of a refused request's unread
+// body, and closes the connection after the answer (see refuseUpload).
+func linger(ctx *fasthttp.RequestCtx) {
+	ctx.SetConnectionClose()
 	body := ctx.RequestBodyStream()
 	if body == nil {
 		return
@@ -101,17 +105,28 @@ type header struct {
 	Width, Height int
 }
 
-// receive streams the upload into the store, judges it and commits it.
+// receive reads the request's image (the multipart "file" part or the raw
+// body) and ingests it.
 func (s *Server) receive(ctx *fasthttp.RequestCtx) (store.Object, header, error) {
-	var none header
 	body := ctx.RequestBodyStream()
 	if body == nil {
 		body = bytes.NewReader(ctx.Request.Body())
 	}
 	r, err := s.uploadReader(ctx, body)
 	if err != nil {
-		return store.Object{}, none, err
+		return store.Object{}, header{}, err
 	}
+	return s.ingest(r)
+}
+
+// ingest is what storing an original means, whichever way its bytes came
+// (POST /upload, or a finished resumable upload under /files/): stream r
+// into the store while hashing it, refuse a disallowed type by its magic
+// bytes as soon as they are in (415), judge the header and the pixel limit
+// before any pixel is decoded (422), and commit it under its content
+// address. On any error nothing is left in the store.
+func (s *Server) ingest(r io.Reader) (store.Object, header, error) {
+	var none header
 	up, err := s.Originals.NewUpload(s.cfg.MaxUploadBytes)
 	if err != nil {
 		return store.Object{}, none, err
@@ -164,6 +179,8 @@ func (s *Server) receive(ctx *fasthttp.RequestCtx) (store.Object, header, error)
 	if err != nil {
 		return store.Object{}, none, err
 	}
+	s.metrics.uploads.Inc()
+	s.metrics.upBytes.Add(float64(obj.Size))
 	return obj, header{Format: h.Format, Width: h.Width, Height: h.Height}, nil
 }
 

@@ -75,3 +75,14 @@ var errEscapes = func() error {
 	}
 	return pe.Err
 }()
+
+var (
+	// ErrUnavailable wraps an error of the object store that is its
+	// condition, not the request's: it is down, slow past the deadline, or
+	// refuses our credentials. The server answers 503; the cause is kept,
+	// with any credential removed from its text.
+	ErrUnavailable = errors.New("store: object store unavailable")
+	// ErrCorrupt is returned when the bytes fetched for a key do not hash
+	// to it, twice in a row: the copy is dropped, never decoded.
+	ErrCorrupt = errors.New("store: fetched original does not match its key")
+)

@@ -193,3 +193,18 @@ func randomName() string {
 	rand.Read(b[:]) // never fails (crypto/rand, Go 1.24+)
 	return hex.EncodeToString(b[:])
 }
+
+// Exists reports whether key's original is stored.
+func (s *FS) Exists(key string) (bool, error) {
+	_, _, err := s.Stat(key)
+	switch {
+	case err == nil:
+		return true, nil
+	case errors.Is(err, ErrNotFound):
+		return false, nil
+	}
+	return false, err
+}
+
+// Ready is Writable: what /readyz shows for the store.
+func (s *FS) Ready() error { return s.Writable() }

@@ -2,6 +2,7 @@ package store
 
 import (
 	"encoding/hex"
+	"strings"
 
 	"github.com/pictorhq/pictor/internal/keys"
 )
@@ -38,4 +39,14 @@ func relPath(key string) string {
 // shardDir is the directory relPath(key) lives in.
 func shardDir(key string) string {
 	return originalsDir + "/" + key[0:2] + "/" + key[2:4]
+}
+
+// digestMatches reports whether sum, a SHA-256, is the digest key names:
+// the key's hex digits (32 to 64 of them) are the sum's first ones. key must
+// be valid.
+func digestMatches(key string, sum []byte) bool {
+	digits := strings.IndexByte(key, '.')
+	var b [keyHexLen]byte
+	hex.Encode(b[:], sum[:keyHexLen/2])
+	return string(b[:digits]) == key[:digits]
 }

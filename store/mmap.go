@@ -3,6 +3,7 @@ package store
 import (
 	"errors"
 	"io"
+	"os"
 	"syscall"
 )
 
@@ -43,6 +44,11 @@ func (s *FS) Map(key string) (*Mapping, error) {
 		return nil, err
 	}
 	defer f.Close()
+	return mapFile(f)
+}
+
+// mapFile maps the open original f; the caller closes f.
+func mapFile(f *os.File) (*Mapping, error) {
 	st, err := f.Stat()
 	if err != nil {
 		return nil, err

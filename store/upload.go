@@ -26,6 +26,7 @@ const HeadLen = 64
 // An Upload is not safe for concurrent use.
 type Upload struct {
 	s     *FS
+	place placer // where Commit puts it: s.place for FS, the bucket for S3
 	f     *os.File
 	name  string // relative to the root: tmp/up-…
 	h     hash.Hash
@@ -37,15 +38,24 @@ type Upload struct {
 	done  bool // committed or aborted
 }
 
+// placer gives the finished temporary file tmp (relative to the FS root)
+// the name of key's original, reporting whether the original is new. It
+// must leave tmp in place: Commit removes it afterwards.
+type placer func(tmp, key string) (created bool, err error)
+
 // NewUpload starts an upload of at most maxBytes bytes; maxBytes <= 0 means
 // no limit.
 func (s *FS) NewUpload(maxBytes int64) (*Upload, error) {
+	return s.newUpload(maxBytes, s.place)
+}
+
+func (s *FS) newUpload(maxBytes int64, place placer) (*Upload, error) {
 	name := tmpDir + "/" + tmpPrefix + randomName()
 	f, err := s.root.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_EXCL, filePerm)
 	if err != nil {
 		return nil, writeErr(err)
 	}
-	return &Upload{s: s, f: f, name: name, h: sha256.New(), max: maxBytes}, nil
+	return &Upload{s: s, place: place, f: f, name: name, h: sha256.New(), max: maxBytes}, nil
 }
 
 // Write appends p. Once the total would pass the limit it writes nothing
@@ -139,25 +149,57 @@ func (u *Upload) Commit(ext string) (Object, error) {
 		u.Abort()
 		return Object{}, ErrInvalidKey
 	}
-	// The data must be on disk before the name that promises it is: after a
-	// crash, a key must never point at a short file.
-	if err := u.f.Sync(); err != nil {
-		u.Abort()
-		return Object{}, writeErr(err)
+	if err := u.finish(); err != nil {
+		return Object{}, err
 	}
-	if err := u.f.Close(); err != nil {
-		u.f = nil
-		u.Abort()
-		return Object{}, writeErr(err)
-	}
-	u.f = nil
 	key := makeKey(u.h.Sum(nil), ext)
-	created, err := u.s.place(u.name, key)
+	created, err := u.place(u.name, key)
 	u.Abort() // drops the temporary name; the original keeps its own link
 	if err != nil {
 		return Object{}, err
 	}
 	return Object{Key: key, Size: u.n, Created: created}, nil
+}
+
+// finish makes everything written durable and closes the file, aborting
+// the upload when that fails.
+func (u *Upload) finish() error {
+	// The data must be on disk before the name that promises it is: after a
+	// crash, a key must never point at a short file.
+	if err := u.f.Sync(); err != nil {
+		u.Abort()
+		return writeErr(err)
+	}
+	if err := u.f.Close(); err != nil {
+		u.f = nil
+		u.Abort()
+		return writeErr(err)
+	}
+	u.f = nil
+	return nil
+}
+
+// commitAs places a copy fetched from a bucket under key on the local file
+// system, after checking that its bytes hash to key: a torn or altered
+// download is dropped, never named. Like Commit it finishes the upload.
+func (u *Upload) commitAs(key string) (created bool, err error) {
+	if u.done {
+		return false, ErrClosed
+	}
+	if u.over {
+		u.Abort()
+		return false, ErrTooLarge
+	}
+	if !digestMatches(key, u.h.Sum(nil)) {
+		u.Abort()
+		return false, ErrCorrupt
+	}
+	if err := u.finish(); err != nil {
+		return false, err
+	}
+	created, err = u.s.place(u.name, key)
+	u.Abort()
+	return created, err
 }
 
 // place gives the temporary file tmp the name of key's original, reporting

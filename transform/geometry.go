@@ -15,6 +15,19 @@ type geometry struct {
 	pad              bool
 	region           bool // c_crop: cut regionX/Y/boxW/boxH from the source
 	regionX, regionY int
+	// swap: an a_90 or a_270 turn comes after the resize, so the resize
+	// makes the turned size's transpose (see target). A c_crop region is
+	// cut from the turned source instead.
+	swap bool
+}
+
+// target is the size the resize step makes: resizeW×resizeH, transposed
+// when the turn that follows it swaps the axes.
+func (g geometry) target() (w, h int) {
+	if g.swap {
+		return g.resizeH, g.resizeW
+	}
+	return g.resizeW, g.resizeH
 }
 
 // plan computes the geometry for a source of w×h (after orientation).

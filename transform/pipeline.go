@@ -31,12 +31,13 @@ type Step func(*job) error
 // Processor runs the pipeline with one configuration. It is safe for
 // concurrent use; it holds no per-request state.
 type Processor struct {
-	cfg     Config
-	resizer Resizer
-	decoded DecodeCache // nil: every variant decodes
-	steps   []Step      // the whole pipeline, for Process
-	decode  []Step      // probe to sRGB: what a decoded original has been through
-	variant []Step      // region to encode: what each variant of one decode goes through
+	cfg      Config
+	resizer  Resizer
+	decoded  DecodeCache   // nil: every variant decodes
+	overlays OverlaySource // nil: no image layers
+	steps    []Step        // the whole pipeline, for Process
+	decode   []Step        // probe to sRGB: what a decoded original has been through
+	variant  []Step        // region to encode: what each variant of one decode goes through
 	// frame is variant up to the encode: what each frame of an
 	// animation goes through on its own (eachFrame).
 	frame []Step
@@ -61,6 +62,9 @@ type Processor struct {
 type Deps struct {
 	Resizer Resizer     // the resize step; nil: CPUResizer
 	Decoded DecodeCache // decoded originals shared across variants; nil: none
+	// Overlays reads the originals that image layers (l_) draw; nil: a
+	// variant with an image layer fails with ErrNoOverlays.
+	Overlays OverlaySource
 }
 
 // New returns a Processor. libvips must have been started (vips.Startup).
@@ -71,7 +75,7 @@ func New(cfg Config, d Deps) (*Processor, error) {
 	if d.Resizer == nil {
 		d.Resizer = CPUResizer{}
 	}
-	p := &Processor{cfg: cfg, resizer: d.Resizer, decoded: d.Decoded, decoding: make(map[string]chan struct{})}
+	p := &Processor{cfg: cfg, resizer: d.Resizer, decoded: d.Decoded, overlays: d.Overlays, decoding: make(map[string]chan struct{})}
 	p.decode = []Step{
 		p.probe,
 		p.load,
@@ -79,14 +83,20 @@ func New(cfg Config, d Deps) (*Processor, error) {
 		p.toSRGB,
 	}
 	p.variant = []Step{
+		p.trim,
+		p.turnSource,
 		p.region,
 		p.resize,
 		p.settle,
+		p.turn,
 		p.cropOrPad,
 		p.effects,
+		p.layers,
+		p.border,
+		p.round,
 		p.encode,
 	}
-	p.resizeSteps, p.finishSteps = p.variant[:2], p.variant[2:]
+	p.resizeSteps, p.finishSteps = p.variant[:4], p.variant[4:]
 	p.frame = p.variant[:len(p.variant)-1]
 	p.steps = append(append([]Step(nil), p.decode...), p.runVariant)
 	return p, nil
@@ -230,21 +240,33 @@ func (p *Processor) plan(j *job) error {
 	j.out = out.resolve(h.HasAlpha, o.QualityAuto)
 	// Only GIF and WebP animate; any other output is the first frame.
 	j.animated = o.Page == 0 && frames > 1 && (j.out.Format == format.GIF || j.out.Format == format.WebP)
-	j.rollOnly = j.animated && o.Crop != options.Region && o.Crop != options.Fill && o.Crop != options.Pad &&
-		o.Blur == 0 && !o.Sharpen && !o.Grayscale
+	j.rollOnly = j.animated && resizeOnly(o)
 	w, ht := orientedSize(h)
-	var err error
-	j.geo, err = plan(w, ht, j.req.Options, p.cfg)
-	if err != nil {
+	if err := p.planFor(j, w, ht); err != nil {
 		return err
 	}
 	j.shrink = 1
-	// Not for an animated WebP: its frames are loaded whole, and a frame's
+	// e_trim plans again on what is left after the cut, which a decode
+	// shrunk for the uncut size could leave short of pixels. Not for an
+	// animated WebP either: its frames are loaded whole, and a frame's
 	// scaled height would not be a whole multiple of the page.
-	if h.Format == format.JPEG || (h.Format == format.WebP && frames == 1) {
+	if (h.Format == format.JPEG || (h.Format == format.WebP && frames == 1)) && !j.req.Options.Trim {
 		j.shrink = shrinkOnLoad(w, ht, j.geo)
 	}
 	return nil
+}
+
+// planFor sets j's geometry for a source of w×h, as decoded and oriented:
+// the options' sizes are those of the image after its a_ turn.
+func (p *Processor) planFor(j *job, w, ht int) error {
+	o := j.req.Options
+	if o.Angle.Swaps() {
+		w, ht = ht, w
+	}
+	var err error
+	j.geo, err = plan(w, ht, o, p.cfg)
+	j.geo.swap = o.Angle.Swaps() && !j.geo.region
+	return err
 }
 
 // orientedSize is the original's size once its EXIF orientation is applied.
@@ -311,7 +333,8 @@ func (p *Processor) streams() bool {
 // small; a plain resize and encode never needs it.
 func (p *Processor) settle(j *job) error {
 	o := j.req.Options
-	if !j.streamed || !(o.Blur > 0 || o.Sharpen || (j.geo.crop && o.Gravity == options.Auto)) {
+	if !j.streamed || !(o.Blur > 0 || o.Sharpen || (j.geo.crop && o.Gravity == options.Auto) ||
+		o.Angle != options.NoTurn || o.BackgroundBlur) {
 		return nil
 	}
 	j.streamed = false
@@ -350,22 +373,22 @@ func (p *Processor) region(j *job) error {
 }
 
 func (p *Processor) resize(j *job) error {
-	g := j.geo
+	tw, th := j.geo.target()
 	w, h := j.img.Width(), j.img.Height()
-	if w == g.resizeW && h == g.resizeH {
+	if w == tw && h == th {
 		return nil
 	}
 	r := p.resizer
 	if j.cpu {
 		r = CPUResizer{}
 	}
-	if err := j.replace(r.Resize(j.ctx, j.img, float64(g.resizeW)/float64(w), float64(g.resizeH)/float64(h))); err != nil {
+	if err := j.replace(r.Resize(j.ctx, j.img, float64(tw)/float64(w), float64(th)/float64(h))); err != nil {
 		return err
 	}
 	// vips_resize rounds each axis on its own; trim a pixel of excess so
 	// the output is exactly the size asked for.
-	if w, h := j.img.Width(), j.img.Height(); w > g.resizeW || h > g.resizeH {
-		return j.replace(j.img.ExtractArea(0, 0, min(w, g.resizeW), min(h, g.resizeH)))
+	if w, h := j.img.Width(), j.img.Height(); w > tw || h > th {
+		return j.replace(j.img.ExtractArea(0, 0, min(w, tw), min(h, th)))
 	}
 	return nil
 }
@@ -383,6 +406,9 @@ func (p *Processor) cropOrPad(j *job) error {
 		return j.replace(j.img.ExtractArea(x, y, bw, bh))
 	case g.pad && (w < g.boxW || h < g.boxH):
 		x, y := anchor(o.Gravity, g.boxW, g.boxH, w, h)
+		if o.BackgroundBlur {
+			return j.replace(j.img.BlurPad(x, y, g.boxW, g.boxH, padSigma(g.boxW, g.boxH)))
+		}
 		bg := vips.Color{R: 255, G: 255, B: 255}
 		if o.HasBackground {
 			bg = vips.Color(o.Background)
@@ -404,8 +430,18 @@ func (p *Processor) effects(j *job) error {
 			return err
 		}
 	}
+	if o.Brightness != 0 || o.Contrast != 0 || o.Saturation != 0 {
+		if err := j.replace(j.img.Tone(o.Brightness, o.Contrast, o.Saturation)); err != nil {
+			return err
+		}
+	}
 	if o.Grayscale {
-		return j.replace(j.img.Grayscale())
+		if err := j.replace(j.img.Grayscale()); err != nil {
+			return err
+		}
+	}
+	if o.Pixelate > 0 {
+		return j.replace(j.img.Pixelate(cssPixels(o.Pixelate, o)))
 	}
 	return nil
 }
@@ -474,8 +510,7 @@ func (p *Processor) eachFrame(j *job) error {
 		if err != nil {
 			return err
 		}
-		o := j.req.Options
-		if resized && !j.geo.crop && !j.geo.pad && o.Blur == 0 && !o.Sharpen && !o.Grayscale {
+		if resized && resizeOnly(j.req.Options) {
 			return nil // nothing left to do frame by frame
 		}
 	}
@@ -488,6 +523,9 @@ func (p *Processor) eachFrame(j *job) error {
 	if req.Options.Gravity == options.Auto {
 		req.Options.Gravity = options.Center
 	}
+	// Each frame would be trimmed to its own size, and frames of
+	// different sizes make no animation.
+	req.Options.Trim = false
 	for i, f := range frames {
 		fj := &job{ctx: j.ctx, req: req, hdr: j.hdr, geo: j.geo, out: j.out, img: f, cpu: true}
 		frames[i] = nil // fj owns it now, and closes what it replaces
@@ -511,22 +549,22 @@ func (p *Processor) eachFrame(j *job) error {
 // rounding would not give whole frames, it reports false and leaves the
 // frames to be resized one by one by the frame steps.
 func (p *Processor) rollResize(j *job) (resized bool, _ error) {
-	g := j.geo
+	tw, th := j.geo.target() // before an a_ turn, which each frame gets after
 	w, ph := j.img.Width(), j.img.Height()/j.frames
-	if w == g.resizeW && ph == g.resizeH {
+	if w == tw && ph == th {
 		return true, nil
 	}
-	r, err := CPUResizer{}.Resize(j.ctx, j.img, float64(g.resizeW)/float64(w), float64(g.resizeH)/float64(ph))
+	r, err := CPUResizer{}.Resize(j.ctx, j.img, float64(tw)/float64(w), float64(th)/float64(ph))
 	if err != nil {
 		return false, err
 	}
-	want := g.resizeH * j.frames
-	if r.Width() < g.resizeW || r.Height() < want {
+	want := th * j.frames
+	if r.Width() < tw || r.Height() < want {
 		r.Close()
 		return false, nil
 	}
-	if r.Width() > g.resizeW || r.Height() > want {
-		trimmed, err := r.ExtractArea(0, 0, g.resizeW, want)
+	if r.Width() > tw || r.Height() > want {
+		trimmed, err := r.ExtractArea(0, 0, tw, want)
 		r.Close()
 		if err != nil {
 			return false, err
@@ -534,4 +572,21 @@ func (p *Processor) rollResize(j *job) (resized bool, _ error) {
 		r = trimmed
 	}
 	return true, j.replace(r, nil)
+}
+
+// resizeOnly reports whether o asks an animation for nothing but a resize
+// and an encode, so that every step after the resize leaves its frames as
+// they are (eachFrame need not cut them apart). It errs towards false: an
+// option it does not know of counts as more work.
+func resizeOnly(o options.Options) bool {
+	r := o.Variant()
+	r.Width, r.Height, r.DPR = 0, 0, 0
+	r.Format, r.FormatAuto, r.Quality, r.QualityAuto, r.Page = format.Unknown, false, 0, false, 0
+	// b_ only pads and flattens into JPEG; an e_trim is not applied to an
+	// animation (eachFrame).
+	r.Background, r.HasBackground, r.Trim = options.Color{}, false, false
+	if r.Crop == options.Limit || r.Crop == options.Scale {
+		r.Crop = options.Fit
+	}
+	return r == options.Options{}
 }

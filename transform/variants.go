@@ -49,9 +49,13 @@ type DecodeCache interface {
 // served from a larger decode gets the same size and nearly the same
 // pixels as one decoded on its own (the resize starts from more pixels).
 //
-// An error in any request fails the call.
+// An error in any request fails the call. Variants is Prepare then Run.
 func (p *Processor) Variants(ctx context.Context, key string, src []byte, reqs []Request) ([]Result, error) {
-	return p.variants(ctx, key, src, reqs, false)
+	w, err := p.Prepare(key, src, reqs)
+	if err != nil {
+		return nil, err
+	}
+	return p.Run(ctx, w)
 }
 
 // VariantsMapped is Variants for an original whose bytes are mapped into
@@ -59,11 +63,148 @@ func (p *Processor) Variants(ctx context.Context, key string, src []byte, reqs [
 // returns: they are decoded in place, not copied first. Nothing made from
 // them outlives the call (a decode kept for later is a copy).
 func (p *Processor) VariantsMapped(ctx context.Context, key string, src []byte, reqs []Request) ([]Result, error) {
-	return p.variants(ctx, key, src, reqs, true)
+	w, err := p.Prepare(key, src, reqs)
+	if err != nil {
+		return nil, err
+	}
+	w.Borrow()
+	return p.Run(ctx, w)
 }
 
-func (p *Processor) variants(ctx context.Context, key string, src []byte, reqs []Request, borrow bool) ([]Result, error) {
-	base, jobs, streamed, err := p.decodeOnce(ctx, key, src, reqs, borrow)
+// Work is the variants of one original, planned from its header before
+// any pixel is decoded: Prepare makes it, Bytes says what it will cost in
+// memory (for admission), Run makes it.
+type Work struct {
+	key  string
+	src  []byte
+	hdr  vips.Header
+	jobs []*job
+	// shrink is the shrink-on-load that serves every job; needW×needH
+	// the decode it gives.
+	shrink       int
+	needW, needH int
+	// keep: the decode goes into the decoded-original cache. cached: the
+	// cache held one large enough when the work was planned.
+	keep, cached bool
+	// reduceW×reduceH, when set: the decode is too large for the cache,
+	// so it streams into a copy reduced to this size, which the cache
+	// keeps and every job starts from.
+	reduceW, reduceH int
+	borrow           bool
+	bytes            int64
+	// page, all: the decode holds frame page alone, or every frame of an
+	// animation (framesToDecode). Either but page 0 alone bypasses the
+	// decoded-original cache, which holds first frames.
+	page int
+	all  bool
+}
+
+// frames reports whether w's decode is other than an original's first
+// frame.
+func (w *Work) frames() bool { return w.page > 0 || w.all }
+
+// Bytes is the most memory Run is expected to hold at once, erring high
+// (see estimate).
+func (w *Work) Bytes() int64 { return w.bytes }
+
+// Borrow says src is mapped memory that stays mapped until Run returns
+// (VariantsMapped): it is decoded in place, not copied first.
+func (w *Work) Borrow() { w.borrow = true }
+
+// Prepare reads the header of the original key (from the decoded-original
+// cache when it holds a decode, else by probing src), checks the pixel
+// limit and plans every request. It decodes nothing.
+func (p *Processor) Prepare(key string, src []byte, reqs []Request) (*Work, error) {
+	w := &Work{key: key, src: src, jobs: make([]*job, len(reqs)), shrink: 8}
+	caching := p.decoded != nil && key != ""
+	cachedW, cachedH := 0, 0
+	if caching {
+		if c, ok := p.decoded.Get(key); ok {
+			w.hdr, cachedW, cachedH = c.hdr, c.img.Width(), c.img.Height()
+			c.Release()
+		}
+	}
+	if cachedW == 0 {
+		h, err := p.Probe(src)
+		if err != nil {
+			return nil, err
+		}
+		w.hdr = h
+	}
+	for i, r := range reqs {
+		j := &job{req: r, src: src, hdr: w.hdr}
+		if err := p.plan(j); err != nil {
+			return nil, err
+		}
+		w.jobs[i] = j
+		w.shrink = min(w.shrink, j.shrink)
+	}
+	w.needW, w.needH = loadedSize(w.hdr, w.shrink)
+	w.page, w.all = framesToDecode(w.jobs)
+	if w.frames() {
+		caching, cachedW, cachedH = false, 0, 0
+	}
+	w.cached = w.coveredBy(cachedW, cachedH)
+	// A decode is kept for later variants only when it promises reuse:
+	// several variants at once, or an original decoded recently already. A
+	// stream of distinct originals then neither copies each decode into
+	// memory nor flushes the cache with decodes that no request will ask
+	// for again. One too large for the cache streams into a reduced copy
+	// that fits it, where that copy still serves every request.
+	reuse := caching && (len(reqs) > 1 || p.seen.check(key))
+	switch {
+	case !reuse || w.cached:
+	case p.decoded.Admits(decodedBytes(w.hdr, w.needW, w.needH)):
+		w.keep = true
+	default:
+		w.reduceW, w.reduceH = w.reducedSize(p.decoded)
+		w.keep = w.reduceW > 0
+	}
+	w.bytes = p.estimate(w)
+	return w, nil
+}
+
+// coveredBy reports whether a decode of width×height serves every job of
+// w: it is at least the size each resizes to (or, for a region in source
+// pixels or a trim, the whole decode w needs).
+func (w *Work) coveredBy(width, height int) bool {
+	if width == 0 || height == 0 {
+		return false
+	}
+	for _, j := range w.jobs {
+		// A region and a trim start from the source's own pixels.
+		if j.geo.region || j.req.Options.Trim {
+			if width < w.needW || height < w.needH {
+				return false
+			}
+		} else if tw, th := j.geo.target(); width < tw || height < th {
+			return false
+		}
+	}
+	return true
+}
+
+// reducedSize is the largest whole fraction of w's decode that the cache
+// admits and that still serves every job; 0×0 when none does.
+func (w *Work) reducedSize(c DecodeCache) (width, height int) {
+	for k := 2; k <= 64; k++ {
+		width, height = (w.needW+k-1)/k, (w.needH+k-1)/k
+		if !w.coveredBy(width, height) {
+			return 0, 0
+		}
+		if c.Admits(decodedBytes(w.hdr, width, height)) {
+			return width, height
+		}
+	}
+	return 0, 0
+}
+
+// Run makes the variants w was prepared for.
+func (p *Processor) Run(ctx context.Context, w *Work) ([]Result, error) {
+	for _, j := range w.jobs {
+		j.ctx = ctx
+	}
+	base, jobs, streamed, err := p.decodeOnce(ctx, w)
 	if err != nil {
 		return nil, err
 	}
@@ -80,7 +221,6 @@ func (p *Processor) variants(ctx context.Context, key string, src []byte, reqs [
 		}
 		return []Result{j.result()}, nil
 	}
-
 	// Largest first, each resized from the smallest earlier resize that
 	// still covers it rather than from the decode: a srcset's 320w comes
 	// from its 640w, not from a 1920 px decode. Resampling cost falls with
@@ -118,9 +258,12 @@ func (p *Processor) variants(ctx context.Context, key string, src []byte, reqs [
 			continue
 		}
 		from := base
-		if !j.geo.region {
+		// A region and a trim start from the source's own pixels.
+		shared := !j.geo.region && !j.req.Options.Trim
+		if shared {
+			tw, th := j.geo.target()
 			for _, im := range resized {
-				if im.Width() >= j.geo.resizeW && im.Height() >= j.geo.resizeH &&
+				if im.Width() >= tw && im.Height() >= th &&
 					im.Width()*im.Height() < from.Width()*from.Height() {
 					from = im
 				}
@@ -128,7 +271,7 @@ func (p *Processor) variants(ctx context.Context, key string, src []byte, reqs [
 		}
 		j.img = from.Ref()
 		err := j.run(p.resizeSteps)
-		if err == nil && !j.geo.region && j.img.Width() < from.Width() {
+		if err == nil && shared && j.img.Width() < from.Width() {
 			var mem *vips.Image
 			if mem, err = j.img.CopyMemory(); err == nil {
 				j.img.Close()
@@ -169,13 +312,13 @@ func (p *Processor) boxToDecode(j *job) error {
 	return j.replace(j.img.Shrink(f))
 }
 
-// decodeOnce plans every request and returns the decoded original they
-// all start from, their jobs, and whether the decode streams (is read as
-// it decodes, once) rather than sitting in memory.
-func (p *Processor) decodeOnce(ctx context.Context, key string, src []byte, reqs []Request, borrow bool) (_ *vips.Image, _ []*job, streamed bool, _ error) {
-	caching := p.decoded != nil && key != ""
+// decodeOnce returns the decoded original every job of w starts from, the
+// jobs, and whether the decode streams (is read as it decodes, once)
+// rather than sitting in memory.
+func (p *Processor) decodeOnce(ctx context.Context, w *Work) (_ *vips.Image, _ []*job, streamed bool, _ error) {
+	key, jobs, keep := w.key, w.jobs, w.keep
 	var cached *Decoded
-	if caching {
+	if p.decoded != nil && key != "" && !w.frames() {
 		cached, _ = p.decoded.Get(key)
 	}
 	release := func() {
@@ -184,45 +327,8 @@ func (p *Processor) decodeOnce(ctx context.Context, key string, src []byte, reqs
 			cached = nil
 		}
 	}
-	var hdr vips.Header
-	if cached != nil {
-		hdr = cached.hdr
-	} else {
-		h, err := p.Probe(src)
-		if err != nil {
-			return nil, nil, false, err
-		}
-		hdr = h
-	}
-	jobs := make([]*job, len(reqs))
-	shrink := 8
-	for i, r := range reqs {
-		j := &job{ctx: ctx, req: r, src: src, hdr: hdr}
-		if err := p.plan(j); err != nil {
-			release()
-			return nil, nil, false, err
-		}
-		jobs[i] = j
-		shrink = min(shrink, j.shrink)
-	}
-	page, all := framesToDecode(jobs)
-	if page > 0 || all {
-		// The cache holds first frames: this decode is neither served
-		// from it nor kept in it.
-		release()
-		caching = false
-	}
-	needW, needH := loadedSize(hdr, shrink)
-	// A decode is kept for later variants only when it fits the cache and
-	// promises reuse: several variants at once, or an original decoded
-	// recently already. A stream of distinct originals then neither copies
-	// each decode into memory nor flushes the cache with decodes that no
-	// request will ask for again.
-	keep := caching && p.decoded.Admits(decodedBytes(hdr, needW, needH)) &&
-		(len(reqs) > 1 || p.seen.check(key))
-
 	fits := func(d *Decoded) bool {
-		return d != nil && d.img.Width() >= needW && d.img.Height() >= needH
+		return d != nil && w.coveredBy(d.img.Width(), d.img.Height())
 	}
 	for {
 		if fits(cached) {
@@ -259,7 +365,7 @@ func (p *Processor) decodeOnce(ctx context.Context, key string, src []byte, reqs
 	}
 
 	p.decodes.Add(1)
-	j := &job{ctx: ctx, src: src, hdr: hdr, shrink: shrink, borrow: borrow, page: page, animated: all,
+	j := &job{ctx: ctx, src: w.src, hdr: w.hdr, shrink: w.shrink, borrow: w.borrow, page: w.page, animated: w.all,
 		rollOnly: len(jobs) == 1 && jobs[0].rollOnly}
 	if err := j.run([]Step{p.load, p.orient, p.toSRGB}); err != nil {
 		j.img.Close()
@@ -268,10 +374,17 @@ func (p *Processor) decodeOnce(ctx context.Context, key string, src []byte, reqs
 	for _, r := range jobs {
 		r.frames, r.anim = j.frames, j.anim
 	}
-	if !keep && len(reqs) == 1 {
+	if !keep && len(jobs) == 1 {
 		// Nothing will reuse the pixels: leave the pipeline lazy, so the
 		// decode streams through the resize instead of filling memory.
 		return j.img, jobs, j.streamed, nil
+	}
+	if w.reduceW > 0 {
+		dw, dh := float64(j.img.Width()), float64(j.img.Height())
+		if err := j.replace(p.resizer.Resize(ctx, j.img, float64(w.reduceW)/dw, float64(w.reduceH)/dh)); err != nil {
+			j.img.Close()
+			return nil, nil, false, err
+		}
 	}
 	mem, err := j.img.CopyMemory()
 	j.img.Close()
@@ -279,7 +392,7 @@ func (p *Processor) decodeOnce(ctx context.Context, key string, src []byte, reqs
 		return nil, nil, false, &DecodeError{Err: err}
 	}
 	if keep {
-		p.decoded.Put(key, &Decoded{img: mem.Ref(), hdr: hdr})
+		p.decoded.Put(key, &Decoded{img: mem.Ref(), hdr: w.hdr})
 	}
 	return mem, jobs, false, nil
 }

@@ -268,3 +268,46 @@ func TestBoxToDecode(t *testing.T) {
 		j.img.Close()
 	}
 }
+
+// TestVariantsReducedCopy: an original whose decode is too large for the
+// decoded-original cache, asked for again, streams into a reduced copy
+// the cache keeps; later variants no larger than the copy start from it
+// (no decode, pixels within resampling noise of a fresh decode), larger
+// ones stream from the original again.
+func TestVariantsReducedCopy(t *testing.T) {
+	p, dc := newCachingProcessor(t, 16<<20) // keeps decodes up to 4 MiB
+	src := readFile(t, "testdata/rgba16-3000.png")
+	const key = "0123456789abcdef0123456789abcdef.png"
+	variant := func(opts string, wantDecodes int64, wantW int) Result {
+		t.Helper()
+		res, err := p.Variants(context.Background(), key, src, requests(t, format.PNG, opts))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.Decodes() != wantDecodes || res[0].Width != wantW {
+			t.Fatalf("%s: %d decodes so far and width %d, want %d and %d", opts, p.Decodes(), res[0].Width, wantDecodes, wantW)
+		}
+		return res[0]
+	}
+	variant("w_200", 1, 200) // first sighting: streamed, nothing kept
+	if st := dc.Stats(); st.Entries != 0 {
+		t.Fatalf("after a first sighting the cache holds %+v", st)
+	}
+	variant("w_300", 2, 300) // seen before: reduced by 3 to fit 4 MiB
+	if st := dc.Stats(); st.Entries != 1 || st.Bytes != 1000*1000*4 {
+		t.Fatalf("decode cache = %+v, want one 1000×1000 RGBA copy", st)
+	}
+	got := variant("w_800,f_png", 2, 800)
+	o := parse(t, "w_800,f_png")
+	fresh, err := newProcessor(t).Process(context.Background(), src, Request{Options: o, Output: Negotiate(o, format.PNG, nil, false)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if db := psnr(toImage(t, got.Body), toImage(t, fresh.Body)); db < 35 {
+		t.Errorf("w_800 from the reduced copy vs a fresh decode: PSNR %.1f dB, want >= 35", db)
+	}
+	variant("w_1500", 3, 1500) // over the copy, and no copy that serves it fits
+	if st := dc.Stats(); st.Bytes != 1000*1000*4 {
+		t.Errorf("after w_1500 the cache holds %d B, want the reduced copy still", st.Bytes)
+	}
+}

@@ -27,6 +27,9 @@ type Preset struct {
 	Public bool
 	// Eager presets are generated at upload time.
 	Eager bool
+	// Watermark presets draw the configured watermark (Config.Watermark)
+	// on top of their variants, as if the URL said wm_1.
+	Watermark bool
 }
 
 // Config holds the parser's settings.
@@ -55,6 +58,18 @@ type Config struct {
 	// the variants that can exist are the presets times the originals.
 	// It needs at least one preset. Default off.
 	PresetsOnly bool
+	// Overlays are the names l_<name> accepts, each for the key of a
+	// stored original (PICTOR_OVERLAYS, see ParseOverlays). Default none:
+	// l_ takes keys and text only.
+	Overlays map[string]string
+	// Watermark is the default watermark, one layer written as in a URL,
+	// e.g. "l_logo,lg_south_east,lw_15,lo_60" (PICTOR_WATERMARK): what
+	// wm_1 and presets marked +watermark draw. Default none.
+	Watermark string
+	// WatermarkAll draws Watermark on every variant
+	// (PICTOR_WATERMARK_ALL). Default off: only wm_1 and +watermark
+	// presets. It needs Watermark.
+	WatermarkAll bool
 }
 
 // DefaultConfig returns the defaults documented on Config.
@@ -64,7 +79,7 @@ func DefaultConfig() Config {
 
 // Validate reports a setting out of range or a preset that does not parse.
 func (c Config) Validate() error {
-	_, err := c.compile()
+	_, _, err := c.compile()
 	return err
 }
 
@@ -73,10 +88,20 @@ func (c Config) Validate() error {
 const maxNameLen = 32
 
 // compile validates c and splits every preset into its components once, so
-// that Parse only merges them.
-func (c Config) compile() (map[string]compiledPreset, error) {
+// that Parse only merges them. It returns a parser with c's settings but
+// the presets, which it returns apart.
+func (c Config) compile() (*Parser, map[string]compiledPreset, error) {
+	bare, out, err := c.compilePresets()
+	if err != nil {
+		return nil, nil, err
+	}
+	bare.watermarkAll = c.WatermarkAll
+	return bare, out, nil
+}
+
+func (c Config) compilePresets() (*Parser, map[string]compiledPreset, error) {
 	if c.MaxDimension < 1 {
-		return nil, fmt.Errorf("options: MaxDimension = %d, want >= 1", c.MaxDimension)
+		return nil, nil, fmt.Errorf("options: MaxDimension = %d, want >= 1", c.MaxDimension)
 	}
 	for _, l := range []struct {
 		name string
@@ -84,41 +109,56 @@ func (c Config) compile() (map[string]compiledPreset, error) {
 	}{{"AllowedWidths", c.AllowedWidths}, {"AllowedHeights", c.AllowedHeights}} {
 		for _, v := range l.list {
 			if v < 1 || v > c.MaxDimension {
-				return nil, fmt.Errorf("options: %s holds %d, want 1..%d (MaxDimension)", l.name, v, c.MaxDimension)
+				return nil, nil, fmt.Errorf("options: %s holds %d, want 1..%d (MaxDimension)", l.name, v, c.MaxDimension)
 			}
 		}
 	}
 	if c.PresetsOnly && len(c.Presets) == 0 {
-		return nil, errors.New("options: PresetsOnly with no presets would refuse every URL")
+		return nil, nil, errors.New("options: PresetsOnly with no presets would refuse every URL")
 	}
-	bare := &Parser{maxDim: c.MaxDimension}
+	if err := checkOverlays(c.Overlays); err != nil {
+		return nil, nil, err
+	}
+	bare := &Parser{maxDim: c.MaxDimension, overlays: c.Overlays}
+	if c.Watermark != "" {
+		l, err := bare.compileWatermark(c.Watermark)
+		if err != nil {
+			return nil, nil, fmt.Errorf("options: watermark %q: %w", c.Watermark, err)
+		}
+		bare.watermark, bare.hasWatermark = l, true
+	} else if c.WatermarkAll {
+		return nil, nil, errors.New("options: WatermarkAll with no Watermark")
+	}
 	out := make(map[string]compiledPreset, len(c.Presets))
 	for key, p := range c.Presets {
 		if key != p.Name {
-			return nil, fmt.Errorf("options: preset %q is stored under name %q", p.Name, key)
+			return nil, nil, fmt.Errorf("options: preset %q is stored under name %q", p.Name, key)
 		}
 		if !validPresetName(p.Name) {
-			return nil, fmt.Errorf("options: preset name %q: want [a-z0-9-]{1,%d}", p.Name, maxNameLen)
+			return nil, nil, fmt.Errorf("options: preset name %q: want [a-z0-9-]{1,%d}", p.Name, maxNameLen)
 		}
 		comps, err := split(p.Options)
 		if err != nil {
-			return nil, fmt.Errorf("options: preset %q: %w", p.Name, err)
+			return nil, nil, fmt.Errorf("options: preset %q: %w", p.Name, err)
 		}
 		for _, cp := range comps {
 			// t_ would nest presets; s_, exp_ and kid_ belong to one
 			// signed URL, not to a reusable set of options.
-			if cp.opt.role != pixels {
-				return nil, fmt.Errorf("options: preset %q: %s_ is not allowed in a preset", p.Name, cp.name)
+			if cp.opt.role != pixels && cp.opt.role != layer {
+				return nil, nil, fmt.Errorf("options: preset %q: %s_ is not allowed in a preset", p.Name, cp.name)
 			}
 		}
 		// A preset must stand on its own so that a bare t_<name> URL is
 		// always valid.
 		if _, err := bare.build(comps); err != nil {
-			return nil, fmt.Errorf("options: preset %q: %w", p.Name, err)
+			return nil, nil, fmt.Errorf("options: preset %q: %w", p.Name, err)
+		}
+		if p.Watermark && !bare.hasWatermark {
+			return nil, nil, fmt.Errorf("options: preset %q is marked +watermark but no watermark is configured", p.Name)
 		}
 		out[key] = compiledPreset{Preset: p, comps: comps}
 	}
-	return out, nil
+	return bare, out, nil
 }
 
 type compiledPreset struct {
@@ -141,7 +181,7 @@ func validPresetName(s string) bool {
 
 // ParsePresets reads presets from a configuration string such as the
 // PICTOR_PRESETS variable: entries separated by ';', each "name:options",
-// where the name may carry the flags "+public" and "+eager":
+// where the name may carry the flags "+public", "+eager" and "+watermark":
 //
 //	thumb+public:w_200,h_200,c_fill;hero+eager:w_1600
 //
@@ -173,8 +213,10 @@ func ParsePresets(s string) (map[string]Preset, error) {
 				p.Public = true
 			case f == "eager" && !p.Eager:
 				p.Eager = true
+			case f == "watermark" && !p.Watermark:
+				p.Watermark = true
 			default:
-				return nil, fmt.Errorf("options: preset %q: flag %q: want +public or +eager, each at most once", p.Name, f)
+				return nil, fmt.Errorf("options: preset %q: flag %q: want +public, +eager or +watermark, each at most once", p.Name, f)
 			}
 		}
 		if opts == "" {

@@ -9,7 +9,19 @@ import (
 
 // canonicalOrder is the fixed order of names in the canonical form
 // (docs/options.md); t_ never appears, presets are expanded.
-var canonicalOrder = []string{"w", "h", "c", "g", "x", "y", "dpr", "f", "pg", "q", "b", "e", "exp", "kid", "s"}
+var canonicalOrder = []string{
+	"w", "h", "c", "g", "x", "y", "dpr", "f", "pg", "q", "b", "e", "a", "r", "bo",
+	"l", "lg", "lx", "ly", "lw", "lo", "lt", "lc", "ls", "lf", "wm",
+	"exp", "kid", "s",
+}
+
+// isLayer reports whether a component is a layer option, whose order
+// matters and which repeats once per layer.
+func isLayer(comp string) bool {
+	name, _, _ := strings.Cut(comp, "_")
+	opt := optionNamed(name)
+	return opt != nil && opt.role == layer
+}
 
 // FuzzParse checks the option grammar on arbitrary input:
 //   - errors are ErrEmpty or an *Error with a reason, naming a known
@@ -20,8 +32,10 @@ var canonicalOrder = []string{"w", "h", "c", "g", "x", "y", "dpr", "f", "pg", "q
 //   - the canonical form lists each name once, in the fixed order, with
 //     no t_ and no default value (c_fit, g_center, dpr_1);
 //   - the order of components never matters: the reversed list parses to
-//     the same Options, or fails too;
-//   - each name at most once: repeating any accepted component fails;
+//     the same Options, or fails too (unless it has layers, whose options
+//     follow their l_);
+//   - each name at most once: repeating any accepted component fails
+//     (a layer option repeats once per layer);
 //   - Append, Unsigned and Variant agree with String.
 func FuzzParse(f *testing.F) {
 	for _, tt := range parseTests {
@@ -30,15 +44,23 @@ func FuzzParse(f *testing.F) {
 	for _, tt := range parseErrorTests {
 		f.Add(tt.in)
 	}
-	p := testParser(f)
+	for _, tt := range fxParseTests {
+		f.Add(tt.in)
+	}
+	for _, tt := range fxErrorTests {
+		f.Add(tt.in)
+	}
+	p := fxParser(f)
 	f.Fuzz(func(t *testing.T, in string) {
 		o, err := p.Parse(in)
 		comps := strings.Split(in, ",")
-		reversed := slices.Clone(comps)
-		slices.Reverse(reversed)
-		ro, rerr := p.Parse(strings.Join(reversed, ","))
-		if (err == nil) != (rerr == nil) || ro != o {
-			t.Fatalf("Parse(%q) = %+v, %v, but its components reversed give %+v, %v", in, o, err, ro, rerr)
+		if !slices.ContainsFunc(comps, isLayer) {
+			reversed := slices.Clone(comps)
+			slices.Reverse(reversed)
+			ro, rerr := p.Parse(strings.Join(reversed, ","))
+			if (err == nil) != (rerr == nil) || ro != o {
+				t.Fatalf("Parse(%q) = %+v, %v, but its components reversed give %+v, %v", in, o, err, ro, rerr)
+			}
 		}
 		if err != nil {
 			var e *Error
@@ -65,6 +87,15 @@ func FuzzParse(f *testing.F) {
 
 		// Any accepted component given twice is refused.
 		for _, c := range []string{comps[0], comps[len(comps)-1]} {
+			if isLayer(c) {
+				// A layer option other than l_ can only be the last
+				// component, and given again it is twice in one layer.
+				// An l_ given again is one more layer.
+				if twice := in + "," + c; !strings.HasPrefix(c, "l_") && !isErr(p.Parse(twice)) {
+					t.Fatalf("Parse(%q) accepted %q twice in one layer", twice, c)
+				}
+				continue
+			}
 			if twice := in + "," + c; !isErr(p.Parse(twice)) {
 				t.Fatalf("Parse(%q) accepted %q twice", twice, c)
 			}
@@ -115,8 +146,12 @@ func isErr(_ Options, err error) bool { return err != nil }
 func checkCanonical(t *testing.T, in, s string) {
 	t.Helper()
 	next := 0
+	first, last := slices.Index(canonicalOrder, "l"), slices.Index(canonicalOrder, "lf")
 	for c := range strings.SplitSeq(s, ",") {
 		name, value, ok := strings.Cut(c, "_")
+		if name == "l" && next > first && next <= last+1 {
+			next = first // the next layer starts its group again
+		}
 		i := slices.Index(canonicalOrder[next:], name)
 		if !ok || i < 0 {
 			t.Fatalf("Parse(%q) prints %q: component %q out of the canonical order", in, s, c)

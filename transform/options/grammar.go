@@ -47,6 +47,10 @@ const (
 	// signing options (exp_, kid_, s_) belong to one signed URL: a preset
 	// may not hold them, and presets-only mode accepts them beside t_.
 	signing
+	// layer options (l_ and its placement) make one overlay each time l_
+	// is given: they repeat, once per layer, and a preset's layers stack
+	// under the URL's instead of being overridden.
+	layer
 )
 
 // grammar lists the options in canonical order: Append prints them in
@@ -62,16 +66,33 @@ var grammar = [...]option{
 	{name: "f", parse: parseFormat, print: printFormat},
 	{name: "pg", parse: parsePage, print: func(o Options) value { return integer(int64(o.Page)) }},
 	{name: "q", parse: parseQuality, print: printQuality},
-	{name: "b", parse: parseBackground, print: printBackground},
-	{name: "e", parse: parseEffectsOption, print: printEffects},
+	{name: "b", parse: parseBackground, print: printBackground, rule: backgroundRule},
+	{name: "e", parse: parseEffectsOption, print: printEffects, rule: effectsRule},
+	{name: "a", parse: parseAngle, print: printAngle},
+	{name: "r", parse: parseRadius, print: printRadius},
+	{name: "bo", parse: parseBorder, print: printBorder},
+	{name: "l", role: layer, parse: parseLayer, print: printLayers},
+	{name: "lg", role: layer, parse: parseLayerGravity, print: printInLayer},
+	{name: "lx", role: layer, parse: parseLayerX, print: printInLayer},
+	{name: "ly", role: layer, parse: parseLayerY, print: printInLayer},
+	{name: "lw", role: layer, parse: parseLayerWidth, print: printInLayer},
+	{name: "lo", role: layer, parse: parseLayerOpacity, print: printInLayer},
+	{name: "lt", role: layer, parse: parseLayerTile, print: printInLayer},
+	{name: "lc", role: layer, parse: parseLayerColor, print: printInLayer},
+	{name: "ls", role: layer, parse: parseLayerSize, print: printInLayer},
+	{name: "lf", role: layer, parse: parseLayerFont, print: printInLayer},
+	{name: "wm", parse: parseWatermark, print: printWatermark},
 	{name: "t", role: preset, parse: parseNestedPreset},
 	{name: "exp", role: signing, parse: parseExpires, print: func(o Options) value { return integer(o.Expires) }},
 	{name: "kid", role: signing, parse: parseKeyID, print: func(o Options) value { return word(o.KeyID) }},
 	{name: "s", role: signing, parse: parseSignature, print: func(o Options) value { return word(o.Signature) }},
 }
 
+// wmOption is wm_'s row, which a preset marked +watermark adds.
+var wmOption = optionNamed("wm")
+
 // optionNamed returns the row for a component name, nil for none. A scan
-// of fifteen short names is as quick as a map lookup.
+// of a few dozen short names is as quick as a map lookup.
 func optionNamed(name string) *option {
 	for i := range grammar {
 		if grammar[i].name == name {
@@ -265,15 +286,22 @@ func printQuality(o Options) value {
 }
 
 func parseBackground(_ *Parser, o Options, c component) (Options, string) {
+	if c.value == "blur" {
+		o.BackgroundBlur = true
+		return o, ""
+	}
 	v, ok := parseColor(c.value)
 	if !ok {
-		return o, "not six hex digits rrggbb"
+		return o, "not six hex digits rrggbb, or blur"
 	}
 	o.Background, o.HasBackground = v, true
 	return o, ""
 }
 
 func printBackground(o Options) value {
+	if o.BackgroundBlur {
+		return word("blur")
+	}
 	if !o.HasBackground {
 		return value{}
 	}
@@ -286,10 +314,11 @@ func parseEffectsOption(_ *Parser, o Options, c component) (Options, string) {
 }
 
 func printEffects(o Options) value {
-	if o.Blur == 0 && !o.Grayscale && !o.Sharpen {
+	fx := o.effects()
+	if fx == (effects{}) {
 		return value{}
 	}
-	return value{kind: effectsValue, f: o.Blur, grayscale: o.Grayscale, sharpen: o.Sharpen}
+	return value{kind: effectsValue, fx: fx}
 }
 
 // parseNestedPreset is only reached when a preset holds t_, which

@@ -50,6 +50,9 @@ func TestGrammar(t *testing.T) {
 		t.Errorf("grammar prints %q, want the canonical order %q", printed, canonicalOrder)
 	}
 	roles := map[string]role{"t": preset, "exp": signing, "kid": signing, "s": signing}
+	for _, n := range []string{"l", "lg", "lx", "ly", "lw", "lo", "lt", "lc", "ls", "lf"} {
+		roles[n] = layer
+	}
 	for _, opt := range grammar {
 		if opt.role != roles[opt.name] {
 			t.Errorf("grammar row %q has role %d, want %d", opt.name, opt.role, roles[opt.name])

@@ -104,6 +104,37 @@ type Options struct {
 	// Sharpen (e_sharpen) and Grayscale (e_grayscale) are effects.
 	Sharpen   bool
 	Grayscale bool
+	// BackgroundBlur (b_blur) pads c_pad with a blurred copy of the image
+	// instead of a colour.
+	BackgroundBlur bool
+	// Trim (e_trim) cuts away a border of the colour of the top-left
+	// pixel before anything else.
+	Trim bool
+	// Pixelate (e_pixelate:<px>) is the block size in CSS pixels,
+	// 2..200; 0 means none.
+	Pixelate int
+	// Brightness, Contrast and Saturation (e_brightness:<n>, …) are
+	// -100..100; 0 means unchanged.
+	Brightness, Contrast, Saturation int
+	// Angle (a_) turns or mirrors the image before it is sized: w_ and h_
+	// are the turned image's.
+	Angle Angle
+	// Radius (r_<px>, CSS pixels, 1..1000) rounds the corners; RadiusMax
+	// (r_max) makes the largest ellipse that fits. Transparent where the
+	// output format has alpha, b_ (or white) where it has not.
+	Radius    int
+	RadiusMax bool
+	// Border (bo_<px>_<rrggbb>, CSS pixels, 1..100) frames the output
+	// inside its edge in BorderColor.
+	Border      int
+	BorderColor Color
+	// Layers (l_ and its l*_ options) are the overlays, drawn in order,
+	// at most MaxLayers from the URL and its preset, then the watermark.
+	// The unused ones are zero; see LayerList.
+	Layers [MaxLayers + 1]Layer
+	// Watermark (wm_1) draws the configured watermark, which Parse puts
+	// after the URL's layers.
+	Watermark bool
 	// Expires (exp_) is the unix second after which the URL stops
 	// working; 0 means never.
 	Expires int64
@@ -114,8 +145,9 @@ type Options struct {
 }
 
 // String prints o in canonical form: the components in the fixed order
-// w, h, c, g, x, y, dpr, f, pg, q, b, e, exp, kid, s, with defaults and zero
-// values left out and presets already expanded. For every o that Parse
+// w, h, c, g, x, y, dpr, f, pg, q, b, e, a, r, bo, then each layer (l_ and
+// its lg, lx, ly, lw, lo, lt, lc, ls, lf), wm, exp, kid, s, with defaults
+// and zero values left out and presets already expanded. For every o that Parse
 // returned, Parse(o.String()) returns o again. The zero Options prints as
 // "".
 func (o Options) String() string {
@@ -134,6 +166,10 @@ func (o Options) Append(b []byte) []byte {
 		}
 		v := opt.print(o)
 		if v.kind == unset {
+			continue
+		}
+		if v.kind == layersValue {
+			b = appendLayers(b, &o, start)
 			continue
 		}
 		if len(b) > start {
@@ -155,10 +191,19 @@ func (o Options) Unsigned() Options {
 // Variant returns o without the signing fields (s_, exp_, kid_): the
 // options that decide the output pixels, and so the cache key. Two URLs
 // signed differently for the same variant share one cache entry.
+//
+// What names stand for is spelt out, so that the key follows the
+// configuration: an overlay name prints as its key, and wm_1 as the
+// watermark's layer. The result may then not parse (the watermark is a
+// fifth layer); it is a key, not a URL.
 func (o Options) Variant() Options {
 	o.Signature = ""
 	o.Expires = 0
 	o.KeyID = ""
+	for i := range o.Layers {
+		o.Layers[i].Name = ""
+	}
+	o.Watermark = false
 	return o
 }
 

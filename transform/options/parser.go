@@ -17,15 +17,21 @@ type Parser struct {
 	widths, heights           []int
 	widthReason, heightReason string
 	presetsOnly               bool
+	// overlays are the l_<name> names; watermark is the layer wm_1 draws,
+	// when hasWatermark; watermarkAll draws it on every variant.
+	overlays                   map[string]string
+	watermark                  Layer
+	hasWatermark, watermarkAll bool
 }
 
 // NewParser validates cfg and returns a parser for it.
 func NewParser(cfg Config) (*Parser, error) {
-	presets, err := cfg.compile()
+	bare, presets, err := cfg.compile()
 	if err != nil {
 		return nil, err
 	}
-	p := &Parser{maxDim: cfg.MaxDimension, presets: presets, presetsOnly: cfg.PresetsOnly}
+	p := bare
+	p.presets, p.presetsOnly = presets, cfg.PresetsOnly
 	p.widths, p.widthReason = allowList(cfg.AllowedWidths, "width")
 	p.heights, p.heightReason = allowList(cfg.AllowedHeights, "height")
 	return p, nil
@@ -169,12 +175,14 @@ type component struct {
 
 // split cuts s into components and checks the grammar that does not depend
 // on values: no empty component, a known name before the first underscore,
-// each name at most once.
+// each name at most once, but for layer options: once per layer, after
+// the l_ that starts it.
 func split(s string) ([]component, error) {
 	if s == "" {
 		return nil, ErrEmpty
 	}
 	comps := make([]component, 0, strings.Count(s, ",")+1)
+	layerStart := -1 // the current layer's l_, -1 before the first
 	for part := range strings.SplitSeq(s, ",") {
 		if part == "" {
 			return nil, &Error{Reason: "empty component"}
@@ -187,10 +195,20 @@ func split(s string) ([]component, error) {
 		if opt == nil {
 			return nil, &Error{Option: name, Value: value, Reason: "unknown option"}
 		}
-		for _, c := range comps {
-			if c.opt == opt {
+		scope := comps
+		if opt.role == layer && name != "l" {
+			if layerStart < 0 {
+				return nil, &Error{Option: name, Value: value, Reason: "needs an l_ before it"}
+			}
+			scope = comps[layerStart:]
+		}
+		for _, c := range scope {
+			if c.opt == opt && name != "l" {
 				return nil, &Error{Option: name, Value: value, Reason: "given more than once"}
 			}
+		}
+		if name == "l" {
+			layerStart = len(comps)
 		}
 		comps = append(comps, component{opt: opt, name: name, value: value})
 	}
@@ -231,16 +249,20 @@ func (p *Parser) expandPreset(comps []component) ([]component, error) {
 		if !ok {
 			return nil, c.refuse("unknown preset")
 		}
-		merged := make([]component, 0, len(pr.comps)+len(comps)-1)
+		merged := make([]component, 0, len(pr.comps)+len(comps))
 	presetLoop:
 		for _, pc := range pr.comps {
 			for _, uc := range comps {
-				if uc.opt == pc.opt {
+				// Layers stack: the preset's are drawn under the URL's.
+				if uc.opt == pc.opt && pc.opt.role != layer {
 					continue presetLoop
 				}
 			}
 			pc.from = c.value
 			merged = append(merged, pc)
+		}
+		if pr.Watermark && !slices.ContainsFunc(comps, func(uc component) bool { return uc.opt == wmOption }) {
+			merged = append(merged, component{opt: wmOption, name: "wm", value: "1", from: c.value})
 		}
 		merged = append(merged, comps[:i]...)
 		return append(merged, comps[i+1:]...), nil
@@ -257,6 +279,15 @@ func (p *Parser) build(comps []component) (Options, error) {
 	}
 	if err := checkRules(o, comps); err != nil {
 		return Options{}, err
+	}
+	if err := checkLayers(comps); err != nil {
+		return Options{}, err
+	}
+	if p.watermarkAll {
+		o.Watermark = true
+	}
+	if o.Watermark {
+		o.Layers[o.layerCount()] = p.watermark
 	}
 	return o, nil
 }

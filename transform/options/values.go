@@ -3,7 +3,6 @@ package options
 import (
 	"math"
 	"strconv"
-	"strings"
 )
 
 // The one spelling of each kind of value: what the rows of the grammar
@@ -17,8 +16,7 @@ type value struct {
 	f     float64 // decimal; the blur sigma of effects
 	s     string  // word
 	color Color
-	// grayscale and sharpen complete effects.
-	grayscale, sharpen bool
+	fx    effects // effectsValue
 }
 
 type valueKind uint8
@@ -30,6 +28,8 @@ const (
 	decimalValue                  // see appendDecimal
 	colorValue                    // rrggbb, lowercase
 	effectsValue                  // see appendEffects
+	layersValue                   // the URL's layers: see appendLayers
+	borderValue                   // <n>_<color>
 )
 
 // integer is n in decimal, unset when 0.
@@ -60,7 +60,10 @@ func (v value) append(b []byte) []byte {
 	case colorValue:
 		return v.color.append(b)
 	case effectsValue:
-		return appendEffects(b, v.f, v.grayscale, v.sharpen)
+		return appendEffects(b, v.fx)
+	case borderValue:
+		b = strconv.AppendInt(b, v.n, 10)
+		return v.color.append(append(b, '_'))
 	}
 	return b
 }
@@ -146,75 +149,6 @@ func hexDigit(c byte) (uint8, bool) {
 		return c - 'A' + 10, true
 	}
 	return 0, false
-}
-
-// maxBlur bounds the blur sigma: past 100 the Gaussian mask is larger than
-// most images and the cost grows with its area for no visible change.
-const maxBlur = 100
-
-// parseEffects reads the e_ value into o and returns a reason when it is
-// malformed: ':'-separated effects, each at most once, blur followed by
-// its sigma.
-func (o *Options) parseEffects(v string) string {
-	tokens := strings.Split(v, ":")
-	var blur, gray, sharp bool
-	for i := 0; i < len(tokens); i++ {
-		switch tok := tokens[i]; tok {
-		case "grayscale":
-			if gray {
-				return "grayscale given more than once"
-			}
-			gray, o.Grayscale = true, true
-		case "sharpen":
-			if sharp {
-				return "sharpen given more than once"
-			}
-			sharp, o.Sharpen = true, true
-		case "blur":
-			if blur {
-				return "blur given more than once"
-			}
-			if i+1 >= len(tokens) {
-				return "blur needs a sigma: blur:<sigma>"
-			}
-			i++
-			sigma, ok := parseDecimal(tokens[i])
-			if !ok || sigma <= 0 || sigma > maxBlur {
-				return "blur sigma not a decimal in (0, 100] such as 0.5 or 2"
-			}
-			blur, o.Blur = true, sigma
-		case "":
-			return "empty effect"
-		default:
-			return "unknown effect " + strconv.Quote(tok) + ", want blur:<sigma>, sharpen or grayscale"
-		}
-	}
-	return ""
-}
-
-// appendEffects appends the e_ value in the fixed order blur, grayscale,
-// sharpen: the pipeline applies effects in its own order, so the URL's
-// order carries no meaning and must not split the cache.
-func appendEffects(b []byte, blur float64, grayscale, sharpen bool) []byte {
-	start := len(b)
-	sep := func() {
-		if len(b) > start {
-			b = append(b, ':')
-		}
-	}
-	if blur != 0 {
-		b = append(b, "blur:"...)
-		b = appendDecimal(b, blur)
-	}
-	if grayscale {
-		sep()
-		b = append(b, "grayscale"...)
-	}
-	if sharpen {
-		sep()
-		b = append(b, "sharpen"...)
-	}
-	return b
 }
 
 // ValidKeyID reports whether s can be a kid_ value, [A-Za-z0-9-]{1,32}:

@@ -22,6 +22,8 @@ typedef struct {
 	int orientation;
 	int has_icc;
 	int pages;
+	int interlaced;  // progressive JPEG, Adam7 PNG, interlaced GIF
+	int band_bytes;  // bytes a sample: 1 for 8-bit, 2 for 16-bit
 	char loader[64];
 	char interpretation[32];
 	char exif[PICTOR_EXIF_N][PICTOR_EXIF_LEN];
@@ -67,6 +69,23 @@ int pictor_gaussblur(VipsImage *in, VipsImage **out, double sigma);
 int pictor_sharpen(VipsImage *in, VipsImage **out);
 int pictor_grayscale(VipsImage *in, VipsImage **out);
 int pictor_join_frames(VipsImage **in, int n, VipsImage **out);
+
+// Effects and layers (fx.c).
+int pictor_rot(VipsImage *in, VipsImage **out, int degrees);
+int pictor_flip(VipsImage *in, VipsImage **out, int horizontal);
+int pictor_find_trim(VipsImage *in, int *left, int *top, int *width, int *height);
+int pictor_pixelate(VipsImage *in, VipsImage **out, int block);
+int pictor_tone(VipsImage *in, VipsImage **out,
+	int brightness, int contrast, int saturation);
+int pictor_round(VipsImage *in, VipsImage **out, int rx, int ry);
+int pictor_blur_pad(VipsImage *in, VipsImage **out,
+	int left, int top, int width, int height, double sigma);
+int pictor_composite(VipsImage *in, VipsImage *overlay, VipsImage **out,
+	int left, int top);
+int pictor_opacity(VipsImage *in, VipsImage **out, int percent);
+int pictor_tile(VipsImage *in, VipsImage **out, int width, int height);
+int pictor_text(VipsImage **out, const char *text, const char *font, int size,
+	int wrap, int r, int g, int b);
 
 // The savers pictor_save chooses from.
 enum {

@@ -14,13 +14,18 @@ import (
 
 // Header is what an image says about itself before any pixel is decoded.
 type Header struct {
-	Width, Height  int           // as stored, before EXIF orientation is applied
-	Bands          int           // including alpha
-	Format         format.Format // from the loader that recognised the bytes
-	HasAlpha       bool
-	Orientation    int    // EXIF orientation 1..8; 1 when absent or out of range
-	HasICC         bool   // an embedded ICC profile is present
-	Pages          int    // frames ("n-pages"); 1 for stills
+	Width, Height int           // as stored, before EXIF orientation is applied
+	Bands         int           // including alpha
+	Format        format.Format // from the loader that recognised the bytes
+	HasAlpha      bool
+	Orientation   int  // EXIF orientation 1..8; 1 when absent or out of range
+	HasICC        bool // an embedded ICC profile is present
+	Pages         int  // frames ("n-pages"); 1 for stills
+	// Interlaced: a progressive JPEG, an Adam7 PNG or an interlaced GIF,
+	// which the decoder must hold whole (at full size, whatever the
+	// shrink) before the first row comes out.
+	Interlaced     bool
+	BandBytes      int    // bytes a sample: 1 for 8-bit, 2 for 16-bit
 	Interpretation string // libvips' nick: "srgb", "b-w", "cmyk", "rgb16", …
 	// EXIF holds the selected tags that are present, keyed "make",
 	// "model", "datetime_original", "software" and "lens_model"; nil when
@@ -76,6 +81,8 @@ func headerResult(op string, r C.int, h *C.PictorHeader) (Header, error) {
 		Orientation:    int(h.orientation),
 		HasICC:         h.has_icc != 0,
 		Pages:          max(int(h.pages), 1),
+		Interlaced:     h.interlaced != 0,
+		BandBytes:      max(int(h.band_bytes), 1),
 		Interpretation: C.GoString(&h.interpretation[0]),
 	}
 	for i, key := range exifKeys {

@@ -292,6 +292,9 @@ pictor_fill_header(VipsImage *im, PictorHeader *h)
 	h->orientation = pictor_orientation(im);
 	h->has_icc = vips_image_get_typeof(im, VIPS_META_ICC_NAME) != 0;
 	h->pages = vips_image_get_n_pages(im);
+	h->interlaced = vips_image_get_typeof(im, "interlaced") &&
+		!vips_image_get_int(im, "interlaced", &i) && i;
+	h->band_bytes = vips_format_sizeof(vips_image_get_format(im));
 
 	if (vips_image_get_typeof(im, VIPS_META_LOADER) &&
 		!vips_image_get_string(im, VIPS_META_LOADER, &s))

@@ -1,0 +1,305 @@
+package transform
+
+import (
+	"errors"
+	"math"
+	"unicode/utf8"
+
+	"github.com/pictorhq/pictor/transform/options"
+	"github.com/pictorhq/pictor/transform/vips"
+)
+
+// The steps of effects and layers: e_trim before the plan holds, the a_
+// turn around the resize, then after the crop or pad the layers, the
+// border and the rounded corners, in that order, so the frame and the
+// corners cut through everything drawn under them.
+
+// OverlaySource reads the originals image layers draw (the originals
+// store, through the same interface the server loads originals with).
+type OverlaySource interface {
+	// Overlay returns the bytes of original key and a func that releases
+	// them; the bytes are not used after it is called.
+	Overlay(key string) (src []byte, release func(), err error)
+}
+
+// ErrNoOverlays is a variant asking for an image layer of a Processor
+// given no OverlaySource.
+var ErrNoOverlays = errors.New("transform: image layers are not available")
+
+// OverlayError is an image layer's original that could not be read or
+// decoded: the store's error (a missing key) or a *DecodeError.
+type OverlayError struct {
+	Key string
+	Err error
+}
+
+func (e *OverlayError) Error() string { return "transform: overlay " + e.Key + ": " + e.Err.Error() }
+func (e *OverlayError) Unwrap() error { return e.Err }
+
+// cssPixels is n CSS pixels in output pixels at o's dpr_.
+func cssPixels(n int, o options.Options) int {
+	dpr := o.DPR
+	if dpr == 0 {
+		dpr = 1
+	}
+	return int(math.Round(float64(n) * dpr))
+}
+
+// padSigma is the blur of b_blur's padding: enough that the copy reads as
+// colour and light rather than detail, about 1/40 of the box, capped
+// because the Gaussian's cost grows with its width.
+func padSigma(w, h int) float64 {
+	return min(max(float64(max(w, h))/40, 2), 40)
+}
+
+// textSize bounds a text layer's size in pixels so that its render, about
+// runes squares of size², covers at most four times the W×H output (and
+// a line is no taller than the output): the renderer's memory and time
+// then follow the output's whatever the URL asks.
+func textSize(size, runes, W, H int) int {
+	limit := int(math.Sqrt(4 * float64(W) * float64(H) / float64(max(runes, 1))))
+	return max(min(size, limit, H), 1)
+}
+
+// inMemory brings a streamed image into memory before a step that reads it
+// out of order.
+func (j *job) inMemory() error {
+	if !j.streamed {
+		return nil
+	}
+	j.streamed = false
+	mem, err := j.img.CopyMemory()
+	if err != nil {
+		return &DecodeError{Err: err}
+	}
+	return j.replace(mem, nil)
+}
+
+// trim cuts the uniform border (e_trim) and plans the variant again on
+// what is left, since w_ and h_ apply to the trimmed image.
+func (p *Processor) trim(j *job) error {
+	if !j.req.Options.Trim {
+		return nil
+	}
+	if err := j.inMemory(); err != nil {
+		return err
+	}
+	l, t, w, h, err := j.img.FindTrim()
+	if err != nil {
+		return &DecodeError{Err: err}
+	}
+	// A uniform image has nothing to keep: it stays as it is.
+	if w > 0 && h > 0 && (w < j.img.Width() || h < j.img.Height()) {
+		if err := j.replace(j.img.ExtractArea(l, t, w, h)); err != nil {
+			return err
+		}
+	}
+	return p.planFor(j, j.img.Width(), j.img.Height())
+}
+
+// turnSource turns the source before a c_crop region is cut from it: x_
+// and y_ are coordinates in the turned image.
+func (p *Processor) turnSource(j *job) error {
+	if !j.geo.region || j.req.Options.Angle == options.NoTurn {
+		return nil
+	}
+	if err := j.inMemory(); err != nil {
+		return err
+	}
+	return p.applyTurn(j)
+}
+
+// turn applies a_ after the resize, where there are fewest pixels to move.
+func (p *Processor) turn(j *job) error {
+	if j.geo.region || j.req.Options.Angle == options.NoTurn {
+		return nil
+	}
+	return p.applyTurn(j)
+}
+
+func (p *Processor) applyTurn(j *job) error {
+	switch a := j.req.Options.Angle; a {
+	case options.Turn90:
+		return j.replace(j.img.Rotate(90))
+	case options.Turn180:
+		return j.replace(j.img.Rotate(180))
+	case options.Turn270:
+		return j.replace(j.img.Rotate(270))
+	case options.FlipH, options.FlipV:
+		return j.replace(j.img.Flip(a == options.FlipH))
+	}
+	return nil
+}
+
+// border frames the output inside its edge (bo_), keeping its size; a
+// frame wider than the image allows is narrowed to leave a pixel.
+func (p *Processor) border(j *job) error {
+	o := j.req.Options
+	if o.Border == 0 {
+		return nil
+	}
+	w, h := j.img.Width(), j.img.Height()
+	px := min(cssPixels(o.Border, o), (min(w, h)-1)/2)
+	if px < 1 {
+		return nil
+	}
+	if err := j.replace(j.img.ExtractArea(px, px, w-2*px, h-2*px)); err != nil {
+		return err
+	}
+	return j.replace(j.img.Embed(px, px, w, h, vips.Color(o.BorderColor)))
+}
+
+// round makes the corners transparent (r_); an output format without
+// alpha flattens them onto b_, or white, when it is saved.
+func (p *Processor) round(j *job) error {
+	o := j.req.Options
+	if o.Radius == 0 && !o.RadiusMax {
+		return nil
+	}
+	w, h := j.img.Width(), j.img.Height()
+	rx, ry := w/2, h/2
+	if !o.RadiusMax {
+		r := cssPixels(o.Radius, o)
+		rx, ry = min(r, rx), min(r, ry)
+	}
+	return j.replace(j.img.Round(rx, ry))
+}
+
+// layers draws each overlay in order (l_, then the watermark).
+func (p *Processor) layers(j *job) error {
+	for _, l := range j.req.Options.LayerList() {
+		if err := j.ctx.Err(); err != nil {
+			return err
+		}
+		if err := p.layer(j, l); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (p *Processor) layer(j *job, l options.Layer) error {
+	o := j.req.Options
+	W, H := j.img.Width(), j.img.Height()
+	var im *vips.Image
+	var err error
+	if l.IsText() {
+		text := l.String()
+		im, err = vips.Text(text, l.Font.Family(), textSize(cssPixels(l.Size, o), utf8.RuneCountInString(text), W, H), W, vips.Color(l.Color))
+	} else {
+		im, err = p.overlay(l.Key)
+	}
+	if err != nil {
+		return err
+	}
+	defer func() { im.Close() }()
+	swap := func(next *vips.Image, err error) error {
+		if err != nil {
+			return err
+		}
+		im.Close()
+		im = next
+		return nil
+	}
+
+	// The size: lw_ of the output width, else its own (an image's times
+	// dpr_; a text is rendered at its size already), and never larger
+	// than the output, which bounds the work of a huge overlay.
+	ow, oh := float64(im.Width()), float64(im.Height())
+	scale := 1.0
+	switch {
+	case l.Width > 0:
+		scale = float64(W) * float64(l.Width) / 100 / ow
+	case !l.IsText() && o.DPR > 0:
+		scale = o.DPR
+	}
+	scale = min(scale, float64(W)/ow, float64(H)/oh)
+	if math.Abs(scale-1) > 1e-9 {
+		scale = max(scale, 1/ow, 1/oh)
+		if err := swap(im.Resize(scale, scale)); err != nil {
+			return err
+		}
+	}
+	// Opacity always: it also gives an opaque overlay the alpha that the
+	// composite expects.
+	if err := swap(im.Opacity(l.Opacity)); err != nil {
+		return err
+	}
+	if l.Tile {
+		if err := swap(im.Tile(W, H)); err != nil {
+			return err
+		}
+		return j.replace(j.img.Composite(im, 0, 0))
+	}
+	x, y := anchor(l.Gravity, W, H, im.Width(), im.Height())
+	dx, dy := cssPixels(l.X, o), cssPixels(l.Y, o)
+	// lx_ and ly_ move the layer in from the edges its gravity names.
+	switch l.Gravity {
+	case options.East, options.NorthEast, options.SouthEast:
+		x -= dx
+	default:
+		x += dx
+	}
+	switch l.Gravity {
+	case options.South, options.SouthEast, options.SouthWest:
+		y -= dy
+	default:
+		y += dy
+	}
+	return j.replace(j.img.Composite(im, x, y))
+}
+
+// overlay returns the decoded original key for an image layer: at full
+// size, oriented and in sRGB, from the decoded-original cache when it
+// holds it whole, else read, decoded and offered to the cache, where
+// every later variant drawing it finds it.
+func (p *Processor) overlay(key string) (*vips.Image, error) {
+	full := func(d *Decoded) bool {
+		w, h := orientedSize(d.hdr)
+		return d.img.Width() == w && d.img.Height() == h
+	}
+	if p.decoded != nil {
+		if d, ok := p.decoded.Get(key); ok {
+			if full(d) {
+				im := d.img // the handle passes to the caller
+				return im, nil
+			}
+			d.Release()
+		}
+	}
+	if p.overlays == nil {
+		return nil, ErrNoOverlays
+	}
+	src, release, err := p.overlays.Overlay(key)
+	if err != nil {
+		return nil, &OverlayError{Key: key, Err: err}
+	}
+	defer release()
+	hdr, err := p.Probe(src)
+	if err != nil {
+		return nil, &OverlayError{Key: key, Err: err}
+	}
+	j := &job{src: src, hdr: hdr, shrink: 1}
+	img, err := vips.Load(src, loadOptions(hdr, 1, false))
+	if err != nil {
+		return nil, &OverlayError{Key: key, Err: &DecodeError{Err: err}}
+	}
+	j.img = img
+	for _, step := range []Step{p.orient, p.toSRGB} {
+		if err := step(j); err != nil {
+			j.img.Close()
+			return nil, &OverlayError{Key: key, Err: err}
+		}
+	}
+	// Into memory: the bytes are released on return, and every variant
+	// drawing the overlay reads these pixels.
+	mem, err := j.img.CopyMemory()
+	j.img.Close()
+	if err != nil {
+		return nil, &OverlayError{Key: key, Err: &DecodeError{Err: err}}
+	}
+	if p.decoded != nil && p.decoded.Admits(mem.MemoryBytes()) {
+		p.decoded.Put(key, &Decoded{img: mem.Ref(), hdr: hdr})
+	}
+	return mem, nil
+}
