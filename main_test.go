@@ -44,6 +44,7 @@ func TestParseBytes(t *testing.T) {
 func TestLoadDefaultsEnvAndFlags(t *testing.T) {
 	t.Setenv("PICTOR_TIMEOUT", "3s")
 	t.Setenv("PICTOR_MAX_PIXELS", "12MP")
+	t.Setenv("PICTOR_MAX_FRAMES", "500")
 	t.Setenv("PICTOR_UPLOAD_TOKENS", "tok-a-0123456789abcdef, tok-b-0123456789abcdef")
 	t.Setenv("PICTOR_ACCEL_REDIRECT", "on")
 	c, _, err := load("serve", []string{"-timeout", "4s", "-presets", "thumb+public:w_200,h_200,c_fill"}, &bytes.Buffer{})
@@ -55,6 +56,9 @@ func TestLoadDefaultsEnvAndFlags(t *testing.T) {
 	}
 	if c.app.Transform.MaxPixels != 12_000_000 {
 		t.Errorf("MaxPixels = %d", c.app.Transform.MaxPixels)
+	}
+	if c.app.Transform.MaxFrames != 500 {
+		t.Errorf("MaxFrames = %d, want PICTOR_MAX_FRAMES=500", c.app.Transform.MaxFrames)
 	}
 	if len(c.app.Server.UploadTokens) != 2 || c.app.Server.UploadTokens[1] != "tok-b-0123456789abcdef" {
 		t.Errorf("UploadTokens = %q", c.app.Server.UploadTokens)
@@ -181,6 +185,8 @@ func TestLoadErrorsNameTheVariable(t *testing.T) {
 		{"PICTOR_TUS_BYTES", "0", "PICTOR_TUS_BYTES: must be >= 1"},
 		{"PICTOR_CORS_ORIGINS", "https://a.example.com,app.example.com", `PICTOR_CORS_ORIGINS: CORS origin "app.example.com": want scheme://host[:port] or *`},
 		{"PICTOR_CORS_ORIGINS", "https://a.example.com/path", `PICTOR_CORS_ORIGINS: CORS origin "https://a.example.com/path"`},
+		{"PICTOR_MAX_FRAMES", "0", "PICTOR_MAX_FRAMES: must be from 1 to 4096"},
+		{"PICTOR_MAX_FRAMES", "4097", "PICTOR_MAX_FRAMES: must be from 1 to 4096"},
 	} {
 		t.Run(tt.env, func(t *testing.T) {
 			t.Setenv(tt.env, tt.val)

@@ -39,9 +39,10 @@ const (
 //     at its own bit depth besides;
 //   - a reduced copy for the cache, twice (the resize and its copy);
 //   - every variant's output, a few times over;
-//   - for an animated output, the decode once a frame where the frames
-//     are held whole (a few frames' worth where a plain resize streams
-//     them), and the output's frames, which the encoder holds together.
+//   - for an animation decoded whole, the decode once a frame where the
+//     frames are held whole (a few frames' worth where the one resize over
+//     the stack streams them), and every animated output's copies once a
+//     frame.
 //
 // A decode the cache already holds costs nothing more.
 func (p *Processor) estimate(w *Work) int64 {
@@ -82,10 +83,10 @@ func (p *Processor) estimate(w *Work) int64 {
 	for _, j := range w.jobs {
 		g := j.geo
 		ow, oh := int64(max(g.resizeW, g.boxW)), int64(max(g.resizeH, g.boxH))
-		n += ow * oh * 4 * outputCopies
 		if j.animated {
-			n += ow * oh * 4 * frames
+			oh *= frames
 		}
+		n += ow * oh * 4 * outputCopies
 	}
 	return n
 }
@@ -94,5 +95,9 @@ func (p *Processor) estimate(w *Work) int64 {
 // variant, or into a reduced copy, rather than hold it in memory: see load
 // and decodeOnce.
 func (p *Processor) streamsDecode(w *Work) bool {
+	if w.all {
+		// Streamed only through the one resize over the stacked frames.
+		return len(w.jobs) == 1 && w.jobs[0].rollOnly
+	}
 	return ((len(w.jobs) == 1 && !w.keep) || w.reduceW > 0) && w.hdr.Orientation <= 1 && p.streams()
 }

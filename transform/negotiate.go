@@ -12,7 +12,7 @@ import (
 
 // PipelineVersion is part of every variant key. Bump it whenever a change
 // alters output bytes, so caches never serve the old rendering.
-const PipelineVersion = 4
+const PipelineVersion = 5
 
 // Output is what a request negotiated, before any pixel is decoded.
 type Output struct {

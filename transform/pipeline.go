@@ -240,8 +240,7 @@ func (p *Processor) plan(j *job) error {
 	j.out = out.resolve(h.HasAlpha, o.QualityAuto)
 	// Only GIF and WebP animate; any other output is the first frame.
 	j.animated = o.Page == 0 && frames > 1 && (j.out.Format == format.GIF || j.out.Format == format.WebP)
-	j.rollOnly = j.animated && o.Crop != options.Region && o.Crop != options.Fill && o.Crop != options.Pad &&
-		o.Blur == 0 && !o.Sharpen && !o.Grayscale
+	j.rollOnly = j.animated && resizeOnly(o)
 	w, ht := orientedSize(h)
 	if err := p.planFor(j, w, ht); err != nil {
 		return err
@@ -507,11 +506,11 @@ func (p *Processor) runVariant(j *job) error {
 // would shake.
 func (p *Processor) eachFrame(j *job) error {
 	if !j.geo.region {
-		if err := p.rollResize(j); err != nil {
+		resized, err := p.rollResize(j)
+		if err != nil {
 			return err
 		}
-		o := j.req.Options
-		if !j.geo.crop && !j.geo.pad && o.Blur == 0 && !o.Sharpen && !o.Grayscale {
+		if resized && resizeOnly(j.req.Options) {
 			return nil // nothing left to do frame by frame
 		}
 	}
@@ -524,6 +523,9 @@ func (p *Processor) eachFrame(j *job) error {
 	if req.Options.Gravity == options.Auto {
 		req.Options.Gravity = options.Center
 	}
+	// Each frame would be trimmed to its own size, and frames of
+	// different sizes make no animation.
+	req.Options.Trim = false
 	for i, f := range frames {
 		fj := &job{ctx: j.ctx, req: req, hdr: j.hdr, geo: j.geo, out: j.out, img: f, cpu: true}
 		frames[i] = nil // fj owns it now, and closes what it replaces
@@ -544,30 +546,47 @@ func (p *Processor) eachFrame(j *job) error {
 // horizontal pass never crosses frames; the vertical kernel reaches up to
 // three output rows into the neighbouring frame at each boundary, where
 // consecutive frames of an animation are nearly alike. Where libvips'
-// rounding would not give whole frames, the frames are resized one by one
-// by the frame steps instead.
-func (p *Processor) rollResize(j *job) error {
-	g := j.geo
+// rounding would not give whole frames, it reports false and leaves the
+// frames to be resized one by one by the frame steps.
+func (p *Processor) rollResize(j *job) (resized bool, _ error) {
+	tw, th := j.geo.target() // before an a_ turn, which each frame gets after
 	w, ph := j.img.Width(), j.img.Height()/j.frames
-	if w == g.resizeW && ph == g.resizeH {
-		return nil
+	if w == tw && ph == th {
+		return true, nil
 	}
-	r, err := CPUResizer{}.Resize(j.ctx, j.img, float64(g.resizeW)/float64(w), float64(g.resizeH)/float64(ph))
+	r, err := CPUResizer{}.Resize(j.ctx, j.img, float64(tw)/float64(w), float64(th)/float64(ph))
 	if err != nil {
-		return err
+		return false, err
 	}
-	want := g.resizeH * j.frames
-	if r.Width() < g.resizeW || r.Height() < want {
+	want := th * j.frames
+	if r.Width() < tw || r.Height() < want {
 		r.Close()
-		return nil
+		return false, nil
 	}
-	if r.Width() > g.resizeW || r.Height() > want {
-		trimmed, err := r.ExtractArea(0, 0, g.resizeW, want)
+	if r.Width() > tw || r.Height() > want {
+		trimmed, err := r.ExtractArea(0, 0, tw, want)
 		r.Close()
 		if err != nil {
-			return err
+			return false, err
 		}
 		r = trimmed
 	}
-	return j.replace(r, nil)
+	return true, j.replace(r, nil)
+}
+
+// resizeOnly reports whether o asks an animation for nothing but a resize
+// and an encode, so that every step after the resize leaves its frames as
+// they are (eachFrame need not cut them apart). It errs towards false: an
+// option it does not know of counts as more work.
+func resizeOnly(o options.Options) bool {
+	r := o.Variant()
+	r.Width, r.Height, r.DPR = 0, 0, 0
+	r.Format, r.FormatAuto, r.Quality, r.QualityAuto, r.Page = format.Unknown, false, 0, false, 0
+	// b_ only pads and flattens into JPEG; an e_trim is not applied to an
+	// animation (eachFrame).
+	r.Background, r.HasBackground, r.Trim = options.Color{}, false, false
+	if r.Crop == options.Limit || r.Crop == options.Scale {
+		r.Crop = options.Fit
+	}
+	return r == options.Options{}
 }

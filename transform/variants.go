@@ -90,14 +90,18 @@ type Work struct {
 	// so it streams into a copy reduced to this size, which the cache
 	// keeps and every job starts from.
 	reduceW, reduceH int
-	// page is the frame to decode (0 the first); all: every frame is
-	// decoded, for an animated output. Either keeps the work away from
-	// the decoded-original cache, which holds first frames.
-	page   int
-	all    bool
-	borrow bool
-	bytes  int64
+	borrow           bool
+	bytes            int64
+	// page, all: the decode holds frame page alone, or every frame of an
+	// animation (framesToDecode). Either but page 0 alone bypasses the
+	// decoded-original cache, which holds first frames.
+	page int
+	all  bool
 }
+
+// frames reports whether w's decode is other than an original's first
+// frame.
+func (w *Work) frames() bool { return w.page > 0 || w.all }
 
 // Bytes is the most memory Run is expected to hold at once, erring high
 // (see estimate).
@@ -136,10 +140,11 @@ func (p *Processor) Prepare(key string, src []byte, reqs []Request) (*Work, erro
 		w.shrink = min(w.shrink, j.shrink)
 	}
 	w.needW, w.needH = loadedSize(w.hdr, w.shrink)
-	if w.page, w.all = framesToDecode(w.jobs); w.page > 0 || w.all {
-		caching = false
+	w.page, w.all = framesToDecode(w.jobs)
+	if w.frames() {
+		caching, cachedW, cachedH = false, 0, 0
 	}
-	w.cached = caching && w.coveredBy(cachedW, cachedH)
+	w.cached = w.coveredBy(cachedW, cachedH)
 	// A decode is kept for later variants only when it promises reuse:
 	// several variants at once, or an original decoded recently already. A
 	// stream of distinct originals then neither copies each decode into
@@ -313,7 +318,7 @@ func (p *Processor) boxToDecode(j *job) error {
 func (p *Processor) decodeOnce(ctx context.Context, w *Work) (_ *vips.Image, _ []*job, streamed bool, _ error) {
 	key, jobs, keep := w.key, w.jobs, w.keep
 	var cached *Decoded
-	if p.decoded != nil && key != "" && w.page == 0 && !w.all {
+	if p.decoded != nil && key != "" && !w.frames() {
 		cached, _ = p.decoded.Get(key)
 	}
 	release := func() {

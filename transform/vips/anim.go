@@ -46,9 +46,10 @@ func (im *Image) Animation() Animation {
 	}
 	defer runtime.KeepAlive(im)
 	a := Animation{PageHeight: int(C.pictor_page_height(im.p)), Loop: int(C.pictor_loop(im.p))}
-	var buf [maxDelays]C.int
-	n := min(int(C.pictor_delays(im.p, &buf[0], maxDelays)), maxDelays)
+	n := min(int(C.pictor_delays(im.p, nil, 0)), maxDelays)
 	if n > 0 {
+		buf := make([]C.int, n)
+		n = min(n, int(C.pictor_delays(im.p, &buf[0], C.int(n))))
 		a.Delays = make([]int, n)
 		for i := range a.Delays {
 			a.Delays[i] = int(buf[i])

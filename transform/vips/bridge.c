@@ -148,7 +148,8 @@ pictor_loop(VipsImage *im)
 }
 
 // pictor_delays copies up to max frame delays (milliseconds) into delays
-// and returns how many the image has, 0 when it has none.
+// and returns how many the image has, 0 when it has none; max 0 only
+// counts them.
 int
 pictor_delays(VipsImage *im, int *delays, int max)
 {
@@ -158,7 +159,8 @@ pictor_delays(VipsImage *im, int *delays, int max)
 	if (!vips_image_get_typeof(im, "delay") ||
 		vips_image_get_array_int(im, "delay", &array, &n))
 		return 0;
-	memcpy(delays, array, sizeof(int) * VIPS_MIN(n, max));
+	if (max > 0)
+		memcpy(delays, array, sizeof(int) * VIPS_MIN(n, max));
 
 	return n;
 }

@@ -14,6 +14,11 @@
 // holds libvips references to its inputs, so the caller may Close images in
 // any order; each must be closed exactly once (Close is idempotent).
 //
+// An animated GIF or WebP loads with every frame stacked top to bottom
+// (LoadOptions.Pages -1), its frame height, delays and loop count read by
+// Image.Animation; SplitFrames and JoinFrames cut the stack apart and join
+// it again, and SaveOptions.Animation writes it back as an animation.
+//
 // An *Image is immutable and may be the input of operations running on
 // several goroutines at once, as when one decoded original feeds several
 // variants; Close it after all of them have returned. Failures are *Error
