@@ -379,3 +379,54 @@ func TestHostileText(t *testing.T) {
 		t.Errorf("textSize(800, 256 runes, 80×53) = %d, want the render bounded by the output", got)
 	}
 }
+
+// TestPlaceholder checks that a placeholder comes from the decode a
+// variant made (no decode of its own), and otherwise from a small one,
+// with the same look either way.
+func TestPlaceholder(t *testing.T) {
+	r := newFXRig(t)
+	reqs := []Request{}
+	for _, s := range []string{"w_300", "w_200"} {
+		o := parse(t, s)
+		reqs = append(reqs, Request{Options: o, Output: Negotiate(o, format.JPEG, nil, false)})
+	}
+	if _, err := r.p.Variants(context.Background(), fxSampleKey, r.sample, reqs); err != nil {
+		t.Fatal(err)
+	}
+	decodes := r.p.Decodes()
+	from, ok := r.p.CachedPlaceholder(fxSampleKey)
+	if !ok {
+		t.Fatal("no placeholder after a decode was made")
+	}
+	if got, err := r.p.Placeholder(context.Background(), fxSampleKey, r.sample); err != nil || got != from || r.p.Decodes() != decodes {
+		t.Errorf("Placeholder = %+v, %v after %d decodes, want %+v without decoding", got, err, r.p.Decodes()-decodes, from)
+	}
+
+	fresh := newProcessor(t)
+	alone, err := fresh.Placeholder(context.Background(), fxSampleKey, r.sample)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(alone.BlurHash) != 28 || len(alone.Color) != 7 || alone.Color[0] != '#' || fresh.Decodes() != 1 {
+		t.Fatalf("Placeholder = %+v after %d decodes, want one", alone, fresh.Decodes())
+	}
+	// The DC term (the mean colour) of both agrees within a level or two.
+	dc := func(h string) [3]int {
+		v := 0
+		for i := 2; i < 6; i++ {
+			v = v*83 + strings.IndexByte("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz#$%*+,-.:;=?@[]^_{|}~", h[i])
+		}
+		return [3]int{v >> 16, v >> 8 & 255, v & 255}
+	}
+	a, b := dc(from.BlurHash), dc(alone.BlurHash)
+	for i := range a {
+		if d := a[i] - b[i]; d > 3 || d < -3 {
+			t.Errorf("mean colour %v from the variants' decode, %v from a small one", a, b)
+			break
+		}
+	}
+	// Transparent originals are flattened onto white.
+	if ph, err := fresh.Placeholder(context.Background(), alphaKey, r.alpha); err != nil || !strings.HasPrefix(ph.Color, "#f") || ph.Color[3] != 'f' || ph.Color[5] != 'f' {
+		t.Errorf("alpha.png placeholder = %+v, %v; want white dominant (mostly transparent)", ph, err)
+	}
+}

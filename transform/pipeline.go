@@ -53,6 +53,9 @@ type Processor struct {
 	// seen is the decoded-original cache's doorkeeper: originals decoded
 	// recently, whose next decode is worth keeping.
 	seen recent
+
+	// placeholders are the originals' placeholders computed so far.
+	placeholders placeholders
 }
 
 // Deps are the parts a Processor uses that main wires in; each may be nil.
