@@ -3,6 +3,9 @@ package vips
 import (
 	"image"
 	"testing"
+
+	"github.com/pictorhq/pictor/transform/format"
+	"github.com/pictorhq/pictor/transform/vips/internal/libvipstest"
 )
 
 // fromFunc makes a w×h image of bands 3 or 4 whose pixel (x, y) is f(x, y).
@@ -209,5 +212,89 @@ func TestTextCJK(t *testing.T) {
 	marked := must(t)(Text("你好 <b>&amp;", "DejaVu Sans", 32, 1000, Color{}))
 	if marked.Width() <= plain.Width() {
 		t.Errorf("text with <b> is %d wide, plain %d: markup was interpreted", marked.Width(), plain.Width())
+	}
+}
+
+// fxPipeline runs every effect and layer operation once on buf, as the
+// pipeline's steps would.
+func fxPipeline(buf []byte, i int) (int, error) {
+	var open []*Image
+	defer func() {
+		for _, im := range open {
+			im.Close()
+		}
+	}()
+	keep := func(im *Image, err error) (*Image, error) {
+		if err == nil {
+			open = append(open, im)
+		}
+		return im, err
+	}
+	im, err := keep(Load(buf, LoadOptions{Shrink: 2}))
+	if err != nil {
+		return 0, err
+	}
+	steps := []func(*Image) (*Image, error){
+		func(im *Image) (*Image, error) { return im.AutoRotate() },
+		func(im *Image) (*Image, error) { return im.ToSRGB() },
+		func(im *Image) (*Image, error) { return im.Rotate(90 * (1 + i%3)) },
+		func(im *Image) (*Image, error) { return im.Flip(i%2 == 0) },
+		func(im *Image) (*Image, error) { return im.Tone(20, -10, -50) },
+		func(im *Image) (*Image, error) { return im.Pixelate(4) },
+		func(im *Image) (*Image, error) { return im.BlurPad(10, 10, im.Width()+20, im.Height()+40, 3) },
+		func(im *Image) (*Image, error) {
+			txt, err := keep(Text("水印 mark", "DejaVu Sans", 14, im.Width(), Color{R: 255}))
+			if err != nil {
+				return nil, err
+			}
+			faded, err := keep(txt.Opacity(60))
+			if err != nil {
+				return nil, err
+			}
+			tiled, err := keep(faded.Tile(im.Width(), im.Height()))
+			if err != nil {
+				return nil, err
+			}
+			return im.Composite(tiled, 0, 0)
+		},
+		func(im *Image) (*Image, error) { return im.Round(12, 12) },
+	}
+	for _, step := range steps {
+		if im, err = keep(step(im)); err != nil {
+			return 0, err
+		}
+	}
+	if _, _, _, _, err := im.FindTrim(); err != nil {
+		return 0, err
+	}
+	out, err := im.Save(SaveOptions{Format: format.PNG})
+	return len(out), err
+}
+
+// TestFXNoLeak is TestNoLeak for the effect and layer operations: C heap
+// in use may not grow by more than 3 MiB over 500 calls once warm
+// (Pango's and fontconfig's caches fill during the first hundred).
+func TestFXNoLeak(t *testing.T) {
+	if testing.Short() {
+		t.Skip("600 libvips pipelines are too slow for -short")
+	}
+	buf := smallOriented(t)
+	const calls, warm = 600, 100
+	var heap100 int64
+	for i := range calls {
+		if n, err := fxPipeline(buf, i); err != nil || n == 0 {
+			t.Fatalf("call %d: %d bytes, %v", i, n, err)
+		}
+		if i+1 == warm {
+			settledRSS(t)
+			heap100 = libvipstest.HeapInUse()
+		}
+	}
+	settledRSS(t)
+	heapEnd := libvipstest.HeapInUse()
+	const mib = 1 << 20
+	t.Logf("C heap in use after %d calls: %.2f MiB; after %d: %.2f MiB", warm, float64(heap100)/mib, calls, float64(heapEnd)/mib)
+	if heapEnd-heap100 > 3*mib {
+		t.Errorf("C heap in use grew by %.2f MiB over %d calls, want at most 3 MiB", float64(heapEnd-heap100)/mib, calls-warm)
 	}
 }
