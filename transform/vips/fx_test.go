@@ -298,3 +298,26 @@ func TestFXNoLeak(t *testing.T) {
 		t.Errorf("C heap in use grew by %.2f MiB over %d calls, want at most 3 MiB", float64(heapEnd-heap100)/mib, calls-warm)
 	}
 }
+
+// TestCJKFallback checks that Chinese asked for in DejaVu Sans, which has
+// no CJK glyphs, is drawn with WenQuanYi's (fontconfig's fallback), not as
+// boxes: the two renders are the same pixels.
+func TestCJKFallback(t *testing.T) {
+	a := must(t)(Text("你好世界", "DejaVu Sans", 40, 1000, Color{}))
+	b := must(t)(Text("你好世界", "WenQuanYi Micro Hei", 40, 1000, Color{}))
+	if a.Width() != b.Width() || a.Height() != b.Height() {
+		t.Fatalf("DejaVu Sans %dx%d, WenQuanYi %dx%d: not the same glyphs", a.Width(), a.Height(), b.Width(), b.Height())
+	}
+	pa, pb := pixels(t, a), pixels(t, b)
+	diff := 0
+	for y := range a.Height() {
+		for x := range a.Width() {
+			if at(pa, x, y) != at(pb, x, y) {
+				diff++
+			}
+		}
+	}
+	if diff > a.Width()*a.Height()/100 {
+		t.Errorf("%d pixels differ between the fallback and WenQuanYi itself", diff)
+	}
+}
