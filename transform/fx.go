@@ -5,6 +5,7 @@ import (
 	"math"
 	"unicode/utf8"
 
+	"github.com/pictorhq/pictor/transform/format"
 	"github.com/pictorhq/pictor/transform/options"
 	"github.com/pictorhq/pictor/transform/vips"
 )
@@ -183,11 +184,13 @@ func (p *Processor) layer(j *job, l options.Layer) error {
 	W, H := j.img.Width(), j.img.Height()
 	var im *vips.Image
 	var err error
+	var fullW int // the layer's own width, which its decode may be shrunk from
 	if l.IsText() {
 		text := l.String()
 		im, err = vips.Text(text, l.Font.Family(), textSize(cssPixels(l.Size, o), utf8.RuneCountInString(text), W, H), W, vips.Color(l.Color))
+		fullW = im.Width()
 	} else {
-		im, err = p.overlay(l.Key)
+		im, fullW, _, err = p.overlay(l.Key, W, H)
 	}
 	if err != nil {
 		return err
@@ -206,12 +209,12 @@ func (p *Processor) layer(j *job, l options.Layer) error {
 	// dpr_; a text is rendered at its size already), and never larger
 	// than the output, which bounds the work of a huge overlay.
 	ow, oh := float64(im.Width()), float64(im.Height())
-	scale := 1.0
+	scale := float64(fullW) / ow
 	switch {
 	case l.Width > 0:
 		scale = float64(W) * float64(l.Width) / 100 / ow
 	case !l.IsText() && o.DPR > 0:
-		scale = o.DPR
+		scale *= o.DPR
 	}
 	scale = min(scale, float64(W)/ow, float64(H)/oh)
 	if math.Abs(scale-1) > 1e-9 {
@@ -249,46 +252,61 @@ func (p *Processor) layer(j *job, l options.Layer) error {
 	return j.replace(j.img.Composite(im, x, y))
 }
 
-// overlay returns the decoded original key for an image layer: at full
-// size, oriented and in sRGB, from the decoded-original cache when it
-// holds it whole, else read, decoded and offered to the cache, where
-// every later variant drawing it finds it.
-func (p *Processor) overlay(key string) (*vips.Image, error) {
-	full := func(d *Decoded) bool {
-		w, h := orientedSize(d.hdr)
-		return d.img.Width() == w && d.img.Height() == h
+// overlay returns the decoded original key for an image layer drawn on a
+// W×H output, oriented and in sRGB, and the original's own oriented size.
+// A layer is never drawn larger than the output, so the decode need only
+// cover it: JPEG and WebP shrink on load as far as that allows. The
+// decode comes from the decoded-original cache when the cache holds one
+// large enough; else it is read, decoded and offered to the cache, where
+// later variants drawing it find it.
+func (p *Processor) overlay(key string, W, H int) (_ *vips.Image, fullW, fullH int, _ error) {
+	covers := func(d *Decoded) bool {
+		fw, fh := orientedSize(d.hdr)
+		nw, nh := overlayNeed(fw, fh, W, H)
+		return d.img.Width() >= nw && d.img.Height() >= nh
 	}
 	if p.decoded != nil {
 		if d, ok := p.decoded.Get(key); ok {
-			if full(d) {
-				im := d.img // the handle passes to the caller
-				return im, nil
+			if covers(d) {
+				fw, fh := orientedSize(d.hdr)
+				return d.img, fw, fh, nil // the handle passes to the caller
 			}
 			d.Release()
 		}
 	}
 	if p.overlays == nil {
-		return nil, ErrNoOverlays
+		return nil, 0, 0, ErrNoOverlays
 	}
 	src, release, err := p.overlays.Overlay(key)
 	if err != nil {
-		return nil, &OverlayError{Key: key, Err: err}
+		return nil, 0, 0, &OverlayError{Key: key, Err: err}
 	}
 	defer release()
 	hdr, err := p.Probe(src)
 	if err != nil {
-		return nil, &OverlayError{Key: key, Err: err}
+		return nil, 0, 0, &OverlayError{Key: key, Err: err}
 	}
-	j := &job{src: src, hdr: hdr, shrink: 1}
-	img, err := vips.Load(src, loadOptions(hdr, 1, false))
+	fullW, fullH = orientedSize(hdr)
+	nw, nh := overlayNeed(fullW, fullH, W, H)
+	shrink := 1
+	if hdr.Format == format.JPEG || hdr.Format == format.WebP {
+		for _, s := range [...]int{8, 4, 2} {
+			if lw, lh := loadedSize(hdr, s); lw >= nw && lh >= nh {
+				shrink = s
+				break
+			}
+		}
+	}
+	j := &job{src: src, hdr: hdr, shrink: shrink}
+	img, err := vips.Load(src, loadOptions(hdr, shrink, false))
 	if err != nil {
-		return nil, &OverlayError{Key: key, Err: &DecodeError{Err: err}}
+		return nil, 0, 0, &OverlayError{Key: key, Err: &DecodeError{Err: err}}
 	}
 	j.img = img
 	for _, step := range []Step{p.orient, p.toSRGB} {
 		if err := step(j); err != nil {
 			j.img.Close()
-			return nil, &OverlayError{Key: key, Err: err}
+			return nil, 0, 0, &OverlayError{Key: key, Err: err}
 		}
 	}
 	// Into memory: the bytes are released on return, and every variant
@@ -296,10 +314,17 @@ func (p *Processor) overlay(key string) (*vips.Image, error) {
 	mem, err := j.img.CopyMemory()
 	j.img.Close()
 	if err != nil {
-		return nil, &OverlayError{Key: key, Err: &DecodeError{Err: err}}
+		return nil, 0, 0, &OverlayError{Key: key, Err: &DecodeError{Err: err}}
 	}
 	if p.decoded != nil && p.decoded.Admits(mem.MemoryBytes()) {
 		p.decoded.Put(key, &Decoded{img: mem.Ref(), hdr: hdr})
 	}
-	return mem, nil
+	return mem, fullW, fullH, nil
+}
+
+// overlayNeed is the least decoded size of a fw×fh overlay that covers
+// any size it is drawn at on a W×H output.
+func overlayNeed(fw, fh, W, H int) (int, int) {
+	r := min(1, max(float64(W)/float64(fw), float64(H)/float64(fh)))
+	return int(math.Ceil(float64(fw) * r)), int(math.Ceil(float64(fh) * r))
 }

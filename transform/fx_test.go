@@ -50,6 +50,7 @@ type fxRig struct {
 	p        *Processor
 	parser   *options.Parser
 	overlays *memOverlays
+	decoded  *cache.Decoded[*Decoded]
 	sample   []byte
 	alpha    []byte
 }
@@ -63,6 +64,7 @@ func newFXRig(t testing.TB) *fxRig {
 		t.Fatal(err)
 	}
 	t.Cleanup(dc.Close)
+	r.decoded = dc
 	if r.p, err = New(DefaultConfig(), Deps{Decoded: dc, Overlays: r.overlays}); err != nil {
 		t.Fatal(err)
 	}
@@ -428,5 +430,31 @@ func TestPlaceholder(t *testing.T) {
 	// Transparent originals are flattened onto white.
 	if ph, err := fresh.Placeholder(context.Background(), alphaKey, r.alpha); err != nil || !strings.HasPrefix(ph.Color, "#f") || ph.Color[3] != 'f' || ph.Color[5] != 'f' {
 		t.Errorf("alpha.png placeholder = %+v, %v; want white dominant (mostly transparent)", ph, err)
+	}
+}
+
+// TestOverlayShrinkOnLoad checks that a large JPEG overlay on a small
+// output is decoded only as large as it can be drawn, and decoded again,
+// larger, for a larger output.
+func TestOverlayShrinkOnLoad(t *testing.T) {
+	r := newFXRig(t)
+	width := func() int {
+		d, ok := r.decoded.Get(opaqueKey)
+		if !ok {
+			t.Fatal("overlay not in the decoded cache")
+		}
+		defer d.Release()
+		return d.img.Width()
+	}
+	r.render(t, fxSampleKey, r.sample, "w_200,l_photo")
+	if w := width(); w != 300 { // 1200/4 covers 200; 1200/8 would not
+		t.Errorf("overlay for a 200 px output decoded %d wide, want 300 (1/4)", w)
+	}
+	res, _ := r.render(t, fxSampleKey, r.sample, "w_1000,l_photo,lw_100,lg_north_west")
+	if w := width(); w != 1200 {
+		t.Errorf("overlay for a 1000 px output decoded %d wide, want 1200 (whole)", w)
+	}
+	if res.Width != 1000 {
+		t.Errorf("output %d wide", res.Width)
 	}
 }
