@@ -2,6 +2,7 @@ package transform
 
 import (
 	"errors"
+	"fmt"
 	"math"
 	"unicode/utf8"
 
@@ -26,6 +27,10 @@ type OverlaySource interface {
 // ErrNoOverlays is a variant asking for an image layer of a Processor
 // given no OverlaySource.
 var ErrNoOverlays = errors.New("transform: image layers are not available")
+
+// ErrText is a text layer the renderer draws nothing for (only
+// zero-width or ignorable characters, say).
+var ErrText = errors.New("transform: text layer renders nothing")
 
 // OverlayError is an image layer's original that could not be read or
 // decoded: the store's error (a missing key) or a *DecodeError.
@@ -188,6 +193,9 @@ func (p *Processor) layer(j *job, l options.Layer) error {
 	if l.IsText() {
 		text := l.String()
 		im, err = vips.Text(text, l.Font.Family(), textSize(cssPixels(l.Size, o), utf8.RuneCountInString(text), W, H), W, vips.Color(l.Color))
+		if err != nil {
+			return fmt.Errorf("%w: %v", ErrText, err)
+		}
 		fullW = im.Width()
 	} else {
 		im, fullW, _, err = p.overlay(l.Key, W, H)

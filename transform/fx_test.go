@@ -308,6 +308,15 @@ func TestOverlayErrors(t *testing.T) {
 		t.Errorf("undecodable overlay: error %v, want an *OverlayError", err)
 	}
 
+	// A text of zero-width characters draws nothing.
+	zw, err := r.parser.Parse("w_100,l_text:" + b64("\u200b\u200b"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.p.Variants(context.Background(), fxSampleKey, r.sample, []Request{{Options: zw, Output: Negotiate(zw, format.JPEG, nil, false)}}); !errors.Is(err, ErrText) {
+		t.Errorf("zero-width text: error %v, want ErrText", err)
+	}
+
 	// No source at all.
 	p := newProcessor(t)
 	_, err = p.Process(context.Background(), r.sample, Request{Options: o, Output: Negotiate(o, format.JPEG, nil, false)})

@@ -2,7 +2,9 @@ package vips
 
 import (
 	"image"
+	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/pictorhq/pictor/transform/format"
 	"github.com/pictorhq/pictor/transform/vips/internal/libvipstest"
@@ -320,4 +322,35 @@ func TestCJKFallback(t *testing.T) {
 	if diff > a.Width()*a.Height()/100 {
 		t.Errorf("%d pixels differ between the fallback and WenQuanYi itself", diff)
 	}
+}
+
+// FuzzText renders what a text layer may hold (valid UTF-8, no control
+// character but newline, not blank: options.checkText's rules) and checks
+// that it renders, markup and all, as an RGBA image no wider than the wrap
+// width allows a glyph to run past.
+func FuzzText(f *testing.F) {
+	for _, s := range []string{"Hello", "你好世界", "<b>bold</b> &amp; <span foreground='red'>x</span>", "a\nb", "\u202eRTL", "ﷺ", strings.Repeat("W", 256)} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if len(s) > 256 || !utf8.ValidString(s) || strings.TrimSpace(s) == "" {
+			return
+		}
+		for _, r := range s {
+			if r < 0x20 && r != '\n' || r == 0x7f {
+				return
+			}
+		}
+		im, err := Text(s, "DejaVu Sans", 12, 200, Color{R: 1, G: 2, B: 3})
+		if err != nil {
+			// Pango may find nothing to draw (only zero-width or
+			// default-ignorable characters); that is an error, not a
+			// crash, and the pipeline reports it.
+			return
+		}
+		defer im.Close()
+		if im.Bands() != 4 || im.Width() < 1 || im.Width() > 200+64 {
+			t.Fatalf("Text(%q) = %dx%d×%d", s, im.Width(), im.Height(), im.Bands())
+		}
+	})
 }
