@@ -228,6 +228,7 @@ func TestLayerPixels(t *testing.T) {
 		{"webp", fxSampleKey, r.sample, "w_400,f_webp,q_90", "w_400,f_webp,q_90,l_logo,lw_50,lg_north_west", image.Rect(20, 20, 180, 120), image.Rect(230, 160, 400, 267)},
 		{"alpha base png", alphaKey, r.alpha, "w_300,f_png", "w_300,f_png,l_photo,lw_50,lg_center", image.Rect(90, 60, 210, 140), image.Rect(0, 0, 60, 40)},
 		{"alpha base jpeg", alphaKey, r.alpha, "w_300,f_jpeg", "w_300,f_jpeg,l_photo,lw_50,lg_center", image.Rect(90, 60, 210, 140), image.Rect(0, 0, 60, 40)},
+		{"grey base keeps the layer's colour", fxSampleKey, r.sample, "w_400,f_png,e_grayscale", "w_400,f_png,e_grayscale,l_logo,lw_50", image.Rect(230, 160, 380, 250), image.Rect(0, 0, 180, 120)},
 		{"tile", fxSampleKey, r.sample, "w_400,f_png", "w_400,f_png,l_photo,lw_10,lo_50,lt_1", image.Rect(0, 0, 400, 267), image.Rectangle{}},
 		{"cjk text", fxSampleKey, r.sample, "w_400,f_png", "w_400,f_png,l_text:" + b64("你好世界") + ",lc_ff0000,ls_40,lg_north_west,lx_10,ly_10", image.Rect(10, 10, 170, 60), image.Rect(0, 120, 400, 267)},
 	}
@@ -237,6 +238,12 @@ func TestLayerPixels(t *testing.T) {
 			_, with := r.render(t, c.key, c.src, c.fx)
 			if n, total := changed(base, with, c.in, 12); n < total/5 {
 				t.Errorf("%s: %d of %d pixels changed inside %v, want the layer there", c.fx, n, total, c.in)
+			}
+			if strings.HasPrefix(c.name, "grey") {
+				// alpha.png's discs are red: colour, not grey.
+				if p := rgba8(with.At(300, 210)); int(p[0])-int(p[2]) < 60 {
+					t.Errorf("%s: layer pixel %v, want the logo's red over the grey base", c.fx, p)
+				}
 			}
 			if !c.out.Empty() {
 				if n, _ := changed(base, with, c.out, 12); n != 0 {

@@ -269,8 +269,7 @@ pictor_blur_pad(VipsImage *in, VipsImage **out,
 
 // pictor_composite draws overlay over in at left, top (either may lie
 // partly outside; the result is in's size) with the "over" operator, in
-// sRGB, and comes back as 8-bit with as many bands as in: a base without
-// alpha stays without, since over an opaque base the result is opaque.
+// sRGB, and comes back as 8-bit sRGB, with alpha only if in had it.
 int
 pictor_composite(VipsImage *in, VipsImage *overlay, VipsImage **out,
 	int left, int top)
@@ -288,9 +287,12 @@ pictor_composite(VipsImage *in, VipsImage *overlay, VipsImage **out,
 		vips_cast(t[0], &t[1], VIPS_FORMAT_UCHAR, NULL))
 		return fx_fail(base);
 	x = t[1];
-	if (vips_image_get_bands(x) > vips_image_get_bands(in)) {
+	// The result is sRGB with alpha. Over an opaque base it is opaque:
+	// the alpha goes. A grey base comes back in colour, so a coloured
+	// layer keeps its colour.
+	if (!vips_image_hasalpha(in)) {
 		if (vips_extract_band(x, &t[2], 0,
-				"n", vips_image_get_bands(in),
+				"n", vips_image_get_bands(x) - 1,
 				NULL))
 			return fx_fail(base);
 		x = t[2];
