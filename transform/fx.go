@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/pictorhq/pictor/transform/format"
@@ -187,6 +188,61 @@ func (p *Processor) layers(j *job) error {
 func (p *Processor) layer(j *job, l options.Layer) error {
 	o := j.req.Options
 	W, H := j.img.Width(), j.img.Height()
+	im, err := p.preparedLayer(j, l)
+	if err != nil {
+		return err
+	}
+	defer func() { im.Close() }()
+	swap := func(next *vips.Image, err error) error {
+		if err != nil {
+			return err
+		}
+		im.Close()
+		im = next
+		return nil
+	}
+	if l.Tile {
+		if err := swap(im.Tile(W, H)); err != nil {
+			return err
+		}
+		return j.replace(j.img.Composite(im, 0, 0))
+	}
+	x, y := anchor(l.Gravity, W, H, im.Width(), im.Height())
+	dx, dy := cssPixels(l.X, o), cssPixels(l.Y, o)
+	// lx_ and ly_ move the layer in from the edges its gravity names.
+	switch l.Gravity {
+	case options.East, options.NorthEast, options.SouthEast:
+		x -= dx
+	default:
+		x += dx
+	}
+	switch l.Gravity {
+	case options.South, options.SouthEast, options.SouthWest:
+		y -= dy
+	default:
+		y += dy
+	}
+	return j.replace(j.img.Composite(im, x, y))
+}
+
+// preparedLayer returns l sized for j's output and with its opacity, from
+// the prepared layers when an earlier variant of the same output size
+// made it: a logo on every 400w variant is scaled once, not per variant
+// (the resize of even a small RGBA overlay costs about a sixth of the
+// variant). An image layer's prepared copy is used only while its decode
+// is still in the decoded-original cache, which a DELETE of the overlay's
+// original purges, so a deleted overlay is not drawn from memory.
+func (p *Processor) preparedLayer(j *job, l options.Layer) (*vips.Image, error) {
+	o := j.req.Options
+	W, H := j.img.Width(), j.img.Height()
+	// Everything the size and the fade depend on; not the place.
+	pkey := fmt.Sprintf("%s|%s|%d|%d|%d|%d|%s|%g|%dx%d", l.Key, l.Text, l.Width, l.Opacity, l.Size, l.Font, l.Color, o.DPR, W, H)
+	if im := p.prepared.get(pkey); im != nil {
+		if p.layerLive(l) {
+			return im, nil
+		}
+		im.Close()
+	}
 	var im *vips.Image
 	var err error
 	var fullW int // the layer's own width, which its decode may be shrunk from
@@ -194,16 +250,14 @@ func (p *Processor) layer(j *job, l options.Layer) error {
 		text := l.String()
 		im, err = vips.Text(text, l.Font.Family(), textSize(cssPixels(l.Size, o), utf8.RuneCountInString(text), W, H), W, vips.Color(l.Color))
 		if err != nil {
-			return fmt.Errorf("%w: %v", ErrText, err)
+			return nil, fmt.Errorf("%w: %v", ErrText, err)
 		}
 		fullW = im.Width()
 	} else {
-		im, fullW, _, err = p.overlay(l.Key, W, H)
+		if im, fullW, _, err = p.overlay(l.Key, W, H); err != nil {
+			return nil, err
+		}
 	}
-	if err != nil {
-		return err
-	}
-	defer func() { im.Close() }()
 	swap := func(next *vips.Image, err error) error {
 		if err != nil {
 			return err
@@ -228,36 +282,86 @@ func (p *Processor) layer(j *job, l options.Layer) error {
 	if math.Abs(scale-1) > 1e-9 {
 		scale = max(scale, 1/ow, 1/oh)
 		if err := swap(im.Resize(scale, scale)); err != nil {
-			return err
+			im.Close()
+			return nil, err
 		}
 	}
 	// Opacity always: it also gives an opaque overlay the alpha that the
 	// composite expects.
 	if err := swap(im.Opacity(l.Opacity)); err != nil {
-		return err
+		im.Close()
+		return nil, err
 	}
-	if l.Tile {
-		if err := swap(im.Tile(W, H)); err != nil {
-			return err
+	if err := swap(im.CopyMemory()); err != nil {
+		im.Close()
+		return nil, &DecodeError{Err: err}
+	}
+	p.prepared.put(pkey, im)
+	return im, nil
+}
+
+// layerLive reports whether a prepared copy of l may still be drawn: a
+// text always, an image while its decode is cached.
+func (p *Processor) layerLive(l options.Layer) bool {
+	if l.IsText() {
+		return true
+	}
+	if p.decoded == nil {
+		return false
+	}
+	d, ok := p.decoded.Get(l.Key)
+	if ok {
+		d.Release()
+	}
+	return ok
+}
+
+// maxPreparedBytes bounds the prepared layers: overlays at output size,
+// a few hundred KB each for the sizes that recur.
+const maxPreparedBytes = 32 << 20
+
+// preparedLayers keeps layers sized and faded for an output size.
+type preparedLayers struct {
+	mu    sync.Mutex
+	m     map[string]*vips.Image
+	bytes int64
+}
+
+// get returns a handle of its own on the layer prepared under key, or nil.
+func (c *preparedLayers) get(key string) *vips.Image {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if im := c.m[key]; im != nil {
+		return im.Ref()
+	}
+	return nil
+}
+
+// put keeps a handle on im under key, dropping others (any: Go's map
+// order is random) to stay within maxPreparedBytes.
+func (c *preparedLayers) put(key string, im *vips.Image) {
+	n := im.MemoryBytes()
+	if n > maxPreparedBytes/8 {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil {
+		c.m = make(map[string]*vips.Image)
+	}
+	if _, ok := c.m[key]; ok {
+		return
+	}
+	for k, old := range c.m {
+		if c.bytes+n <= maxPreparedBytes {
+			break
 		}
-		return j.replace(j.img.Composite(im, 0, 0))
+		c.bytes -= old.MemoryBytes()
+		old.Close()
+		delete(c.m, k)
 	}
-	x, y := anchor(l.Gravity, W, H, im.Width(), im.Height())
-	dx, dy := cssPixels(l.X, o), cssPixels(l.Y, o)
-	// lx_ and ly_ move the layer in from the edges its gravity names.
-	switch l.Gravity {
-	case options.East, options.NorthEast, options.SouthEast:
-		x -= dx
-	default:
-		x += dx
-	}
-	switch l.Gravity {
-	case options.South, options.SouthEast, options.SouthWest:
-		y -= dy
-	default:
-		y += dy
-	}
-	return j.replace(j.img.Composite(im, x, y))
+	c.m[key] = im.Ref()
+	c.bytes += n
 }
 
 // overlay returns the decoded original key for an image layer drawn on a

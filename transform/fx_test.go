@@ -478,3 +478,30 @@ func TestOverlayShrinkOnLoad(t *testing.T) {
 		t.Errorf("output %d wide", res.Width)
 	}
 }
+
+// TestPreparedLayerFollowsDelete checks that a layer prepared for an
+// output size is drawn again without reading the overlay, and that once
+// the overlay's original is deleted (its decode purged, as a DELETE does)
+// the prepared copy is not drawn: the variant fails as a missing overlay.
+func TestPreparedLayerFollowsDelete(t *testing.T) {
+	r := newFXRig(t)
+	r.render(t, fxSampleKey, r.sample, "w_240,f_png,l_logo,lw_40,lo_70")
+	r.render(t, fxSampleKey, r.sample, "w_240,f_png,l_logo,lw_40,lo_70,lg_north_west")
+	if n := r.overlays.reads.Load(); n != 1 {
+		t.Errorf("overlay read %d times, want once", n)
+	}
+	if n := len(r.p.prepared.m); n != 1 {
+		t.Errorf("%d prepared layers, want 1 (the place is not part of it)", n)
+	}
+
+	delete(r.overlays.m, logoKey)
+	r.decoded.Purge(logoKey)
+	o, err := r.parser.Parse("w_240,f_png,l_logo,lw_40,lo_70")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = r.p.Variants(context.Background(), fxSampleKey, r.sample, []Request{{Options: o, Output: Negotiate(o, format.PNG, nil, false)}})
+	if !errors.Is(err, errAbsent) {
+		t.Errorf("after the overlay's delete: error %v, want the store's not-found", err)
+	}
+}

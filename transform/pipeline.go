@@ -56,6 +56,8 @@ type Processor struct {
 
 	// placeholders are the originals' placeholders computed so far.
 	placeholders placeholders
+	// prepared are layers sized for an output size (see preparedLayer).
+	prepared preparedLayers
 }
 
 // Deps are the parts a Processor uses that main wires in; each may be nil.
