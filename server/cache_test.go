@@ -112,6 +112,10 @@ func TestSrcset(t *testing.T) {
 	if d := h.srv.Processor.Decodes(); d != 1 {
 		t.Errorf("a srcset of 5 widths decoded %d times, want 1", d)
 	}
+	// The placeholder comes from that one decode, not another.
+	if len(got.BlurHash) != 28 || len(got.DominantColor) != 7 {
+		t.Errorf("srcset placeholder = %q, %q; want a BlurHash and #rrggbb", got.BlurHash, got.DominantColor)
+	}
 	var parts []string
 	for i, v := range got.Variants {
 		w := 200 * (i + 1)

@@ -52,7 +52,7 @@ func classify(err error) httpError {
 		return httpError{fasthttp.StatusNotFound, "overlay " + le.Key + " not found"}
 	case errors.As(err, &le) && errors.As(err, &de):
 		return httpError{fasthttp.StatusUnprocessableEntity, "overlay " + le.Key + " does not decode"}
-	case errors.Is(err, transform.ErrNoOverlays):
+	case errors.Is(err, transform.ErrNoOverlays), errors.Is(err, transform.ErrText):
 		return httpError{fasthttp.StatusBadRequest, err.Error()}
 	case errors.Is(err, errBadRequest), errors.Is(err, errNoFile):
 		return httpError{fasthttp.StatusBadRequest, err.Error()}

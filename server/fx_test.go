@@ -102,6 +102,7 @@ func TestLayerErrors(t *testing.T) {
 		{unsigned("l_logo,lo_50,lo_60"), "lo_60", 400},
 		{unsigned("l_text:ICAK"), "l_text:ICAK", 400}, // blank: nothing to render
 		{sign("w_100,l_" + absent), "overlay " + absent + " not found", 404},
+		{sign("w_100,l_text:" + base64.RawURLEncoding.EncodeToString([]byte("\u200b"))), "renders nothing", 400},
 	}
 	for _, tt := range tests {
 		r := h.get(tt.path)

@@ -486,6 +486,9 @@ func TestInfo(t *testing.T) {
 	if info.Orientation != 6 || info.Format != "jpeg" || info.Width == 0 || info.Bytes == 0 {
 		t.Errorf("info = %+v", info)
 	}
+	if len(info.BlurHash) != 28 || len(info.DominantColor) != 7 || info.DominantColor[0] != '#' {
+		t.Errorf("info placeholder = %q, %q; want a 28-character BlurHash and #rrggbb", info.BlurHash, info.DominantColor)
+	}
 }
 
 func TestQueueFullAndDeadline(t *testing.T) {

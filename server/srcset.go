@@ -34,6 +34,9 @@ type srcsetResponse struct {
 	Key      string          `json:"key"`
 	Variants []srcsetVariant `json:"variants"`
 	Srcset   string          `json:"srcset"`
+	// The original's placeholder, for the page to paint first.
+	BlurHash      string `json:"blurhash"`
+	DominantColor string `json:"dominant_color"`
 }
 
 // handleSrcset serves GET/HEAD /srcset/<options>/<key>?w=320,640,…: the
@@ -56,7 +59,12 @@ func (s *Server) handleSrcset(ctx *fasthttp.RequestCtx, rest []byte) {
 		s.fail(ctx, err)
 		return
 	}
-	writeSrcset(ctx, vp.Key, items)
+	ph, err := s.srcsetPlaceholder(vp.Key)
+	if err != nil {
+		s.fail(ctx, err)
+		return
+	}
+	writeSrcset(ctx, vp.Key, items, ph)
 }
 
 // srcsetItem is one width of a srcset: its URL, its variant and, once
@@ -140,9 +148,23 @@ func (s *Server) fillSrcset(key string, items []srcsetItem) error {
 	return nil
 }
 
+// srcsetPlaceholder is the original's placeholder: usually computed by the
+// render that just made the variants, from its decode; else read here.
+func (s *Server) srcsetPlaceholder(key string) (transform.Placeholder, error) {
+	if ph, ok := s.Processor.CachedPlaceholder(key); ok {
+		return ph, nil
+	}
+	src, err := s.Originals.Map(key)
+	if err != nil {
+		return transform.Placeholder{}, err
+	}
+	defer src.Close()
+	return s.placeholder(key, src.Bytes())
+}
+
 // writeSrcset answers with the JSON listing and the srcset attribute.
-func writeSrcset(ctx *fasthttp.RequestCtx, key string, items []srcsetItem) {
-	resp := srcsetResponse{Key: key, Variants: make([]srcsetVariant, 0, len(items))}
+func writeSrcset(ctx *fasthttp.RequestCtx, key string, items []srcsetItem, ph transform.Placeholder) {
+	resp := srcsetResponse{Key: key, Variants: make([]srcsetVariant, 0, len(items)), BlurHash: ph.BlurHash, DominantColor: ph.Color}
 	var set strings.Builder
 	seen := make(map[int]bool)
 	for _, it := range items {

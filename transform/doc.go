@@ -6,7 +6,16 @@
 //
 //	probe (header only, pixel limit) → plan (target geometry, shrink-on-load
 //	factor) → load (JPEG shrink / WebP scale) → orient (EXIF) → sRGB →
-//	resize / crop / pad by c_ → effects → encode (JPEG flattened onto b_)
+//	e_trim (and plan again) → resize, with the a_ turn → crop / pad by c_
+//	(b_blur) → effects → layers (l_, wm_1) → border → corners → encode
+//	(JPEG flattened onto b_)
+//
+// Image layers are other originals, read through an OverlaySource and kept
+// decoded in the decoded-original cache like any decode; text layers are
+// rendered by libvips' Pango text with the text escaped. The resize is the
+// only step a Resizer (the GPU) may do; everything after it runs on the
+// CPU. Placeholder computes an original's BlurHash and dominant colour
+// from a decode already made.
 //
 // An animated GIF or WebP going to GIF or WebP is loaded with every frame
 // stacked top to bottom (libvips' layout); the frame and pixel limits count

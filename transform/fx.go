@@ -2,9 +2,12 @@ package transform
 
 import (
 	"errors"
+	"fmt"
 	"math"
+	"sync"
 	"unicode/utf8"
 
+	"github.com/pictorhq/pictor/transform/format"
 	"github.com/pictorhq/pictor/transform/options"
 	"github.com/pictorhq/pictor/transform/vips"
 )
@@ -25,6 +28,10 @@ type OverlaySource interface {
 // ErrNoOverlays is a variant asking for an image layer of a Processor
 // given no OverlaySource.
 var ErrNoOverlays = errors.New("transform: image layers are not available")
+
+// ErrText is a text layer the renderer draws nothing for (only
+// zero-width or ignorable characters, say).
+var ErrText = errors.New("transform: text layer renders nothing")
 
 // OverlayError is an image layer's original that could not be read or
 // decoded: the store's error (a missing key) or a *DecodeError.
@@ -181,14 +188,7 @@ func (p *Processor) layers(j *job) error {
 func (p *Processor) layer(j *job, l options.Layer) error {
 	o := j.req.Options
 	W, H := j.img.Width(), j.img.Height()
-	var im *vips.Image
-	var err error
-	if l.IsText() {
-		text := l.String()
-		im, err = vips.Text(text, l.Font.Family(), textSize(cssPixels(l.Size, o), utf8.RuneCountInString(text), W, H), W, vips.Color(l.Color))
-	} else {
-		im, err = p.overlay(l.Key)
-	}
+	im, err := p.preparedLayer(j, l)
 	if err != nil {
 		return err
 	}
@@ -200,30 +200,6 @@ func (p *Processor) layer(j *job, l options.Layer) error {
 		im.Close()
 		im = next
 		return nil
-	}
-
-	// The size: lw_ of the output width, else its own (an image's times
-	// dpr_; a text is rendered at its size already), and never larger
-	// than the output, which bounds the work of a huge overlay.
-	ow, oh := float64(im.Width()), float64(im.Height())
-	scale := 1.0
-	switch {
-	case l.Width > 0:
-		scale = float64(W) * float64(l.Width) / 100 / ow
-	case !l.IsText() && o.DPR > 0:
-		scale = o.DPR
-	}
-	scale = min(scale, float64(W)/ow, float64(H)/oh)
-	if math.Abs(scale-1) > 1e-9 {
-		scale = max(scale, 1/ow, 1/oh)
-		if err := swap(im.Resize(scale, scale)); err != nil {
-			return err
-		}
-	}
-	// Opacity always: it also gives an opaque overlay the alpha that the
-	// composite expects.
-	if err := swap(im.Opacity(l.Opacity)); err != nil {
-		return err
 	}
 	if l.Tile {
 		if err := swap(im.Tile(W, H)); err != nil {
@@ -249,46 +225,200 @@ func (p *Processor) layer(j *job, l options.Layer) error {
 	return j.replace(j.img.Composite(im, x, y))
 }
 
-// overlay returns the decoded original key for an image layer: at full
-// size, oriented and in sRGB, from the decoded-original cache when it
-// holds it whole, else read, decoded and offered to the cache, where
-// every later variant drawing it finds it.
-func (p *Processor) overlay(key string) (*vips.Image, error) {
-	full := func(d *Decoded) bool {
-		w, h := orientedSize(d.hdr)
-		return d.img.Width() == w && d.img.Height() == h
+// preparedLayer returns l sized for j's output and with its opacity, from
+// the prepared layers when an earlier variant of the same output size
+// made it: a logo on every 400w variant is scaled once, not per variant
+// (the resize of even a small RGBA overlay costs about a sixth of the
+// variant). An image layer's prepared copy is used only while its decode
+// is still in the decoded-original cache, which a DELETE of the overlay's
+// original purges, so a deleted overlay is not drawn from memory.
+func (p *Processor) preparedLayer(j *job, l options.Layer) (*vips.Image, error) {
+	o := j.req.Options
+	W, H := j.img.Width(), j.img.Height()
+	// Everything the size and the fade depend on; not the place.
+	pkey := fmt.Sprintf("%s|%s|%d|%d|%d|%d|%s|%g|%dx%d", l.Key, l.Text, l.Width, l.Opacity, l.Size, l.Font, l.Color, o.DPR, W, H)
+	if im := p.prepared.get(pkey); im != nil {
+		if p.layerLive(l) {
+			return im, nil
+		}
+		im.Close()
+	}
+	var im *vips.Image
+	var err error
+	var fullW int // the layer's own width, which its decode may be shrunk from
+	if l.IsText() {
+		text := l.String()
+		im, err = vips.Text(text, l.Font.Family(), textSize(cssPixels(l.Size, o), utf8.RuneCountInString(text), W, H), W, vips.Color(l.Color))
+		if err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrText, err)
+		}
+		fullW = im.Width()
+	} else {
+		if im, fullW, _, err = p.overlay(l.Key, W, H); err != nil {
+			return nil, err
+		}
+	}
+	swap := func(next *vips.Image, err error) error {
+		if err != nil {
+			return err
+		}
+		im.Close()
+		im = next
+		return nil
+	}
+
+	// The size: lw_ of the output width, else its own (an image's times
+	// dpr_; a text is rendered at its size already), and never larger
+	// than the output, which bounds the work of a huge overlay.
+	ow, oh := float64(im.Width()), float64(im.Height())
+	scale := float64(fullW) / ow
+	switch {
+	case l.Width > 0:
+		scale = float64(W) * float64(l.Width) / 100 / ow
+	case !l.IsText() && o.DPR > 0:
+		scale *= o.DPR
+	}
+	scale = min(scale, float64(W)/ow, float64(H)/oh)
+	if math.Abs(scale-1) > 1e-9 {
+		scale = max(scale, 1/ow, 1/oh)
+		if err := swap(im.Resize(scale, scale)); err != nil {
+			im.Close()
+			return nil, err
+		}
+	}
+	// Opacity always: it also gives an opaque overlay the alpha that the
+	// composite expects.
+	if err := swap(im.Opacity(l.Opacity)); err != nil {
+		im.Close()
+		return nil, err
+	}
+	if err := swap(im.CopyMemory()); err != nil {
+		im.Close()
+		return nil, &DecodeError{Err: err}
+	}
+	p.prepared.put(pkey, im)
+	return im, nil
+}
+
+// layerLive reports whether a prepared copy of l may still be drawn: a
+// text always, an image while its decode is cached.
+func (p *Processor) layerLive(l options.Layer) bool {
+	if l.IsText() {
+		return true
+	}
+	if p.decoded == nil {
+		return false
+	}
+	d, ok := p.decoded.Get(l.Key)
+	if ok {
+		d.Release()
+	}
+	return ok
+}
+
+// maxPreparedBytes bounds the prepared layers: overlays at output size,
+// a few hundred KB each for the sizes that recur.
+const maxPreparedBytes = 32 << 20
+
+// preparedLayers keeps layers sized and faded for an output size.
+type preparedLayers struct {
+	mu    sync.Mutex
+	m     map[string]*vips.Image
+	bytes int64
+}
+
+// get returns a handle of its own on the layer prepared under key, or nil.
+func (c *preparedLayers) get(key string) *vips.Image {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if im := c.m[key]; im != nil {
+		return im.Ref()
+	}
+	return nil
+}
+
+// put keeps a handle on im under key, dropping others (any: Go's map
+// order is random) to stay within maxPreparedBytes.
+func (c *preparedLayers) put(key string, im *vips.Image) {
+	n := im.MemoryBytes()
+	if n > maxPreparedBytes/8 {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil {
+		c.m = make(map[string]*vips.Image)
+	}
+	if _, ok := c.m[key]; ok {
+		return
+	}
+	for k, old := range c.m {
+		if c.bytes+n <= maxPreparedBytes {
+			break
+		}
+		c.bytes -= old.MemoryBytes()
+		old.Close()
+		delete(c.m, k)
+	}
+	c.m[key] = im.Ref()
+	c.bytes += n
+}
+
+// overlay returns the decoded original key for an image layer drawn on a
+// W×H output, oriented and in sRGB, and the original's own oriented size.
+// A layer is never drawn larger than the output, so the decode need only
+// cover it: JPEG and WebP shrink on load as far as that allows. The
+// decode comes from the decoded-original cache when the cache holds one
+// large enough; else it is read, decoded and offered to the cache, where
+// later variants drawing it find it.
+func (p *Processor) overlay(key string, W, H int) (_ *vips.Image, fullW, fullH int, _ error) {
+	covers := func(d *Decoded) bool {
+		fw, fh := orientedSize(d.hdr)
+		nw, nh := overlayNeed(fw, fh, W, H)
+		return d.img.Width() >= nw && d.img.Height() >= nh
 	}
 	if p.decoded != nil {
 		if d, ok := p.decoded.Get(key); ok {
-			if full(d) {
-				im := d.img // the handle passes to the caller
-				return im, nil
+			if covers(d) {
+				fw, fh := orientedSize(d.hdr)
+				return d.img, fw, fh, nil // the handle passes to the caller
 			}
 			d.Release()
 		}
 	}
 	if p.overlays == nil {
-		return nil, ErrNoOverlays
+		return nil, 0, 0, ErrNoOverlays
 	}
 	src, release, err := p.overlays.Overlay(key)
 	if err != nil {
-		return nil, &OverlayError{Key: key, Err: err}
+		return nil, 0, 0, &OverlayError{Key: key, Err: err}
 	}
 	defer release()
 	hdr, err := p.Probe(src)
 	if err != nil {
-		return nil, &OverlayError{Key: key, Err: err}
+		return nil, 0, 0, &OverlayError{Key: key, Err: err}
 	}
-	j := &job{src: src, hdr: hdr, shrink: 1}
-	img, err := vips.Load(src, loadOptions(hdr, 1, false))
+	fullW, fullH = orientedSize(hdr)
+	nw, nh := overlayNeed(fullW, fullH, W, H)
+	shrink := 1
+	if hdr.Format == format.JPEG || hdr.Format == format.WebP {
+		for _, s := range [...]int{8, 4, 2} {
+			if lw, lh := loadedSize(hdr, s); lw >= nw && lh >= nh {
+				shrink = s
+				break
+			}
+		}
+	}
+	j := &job{src: src, hdr: hdr, shrink: shrink}
+	img, err := vips.Load(src, loadOptions(hdr, shrink, false))
 	if err != nil {
-		return nil, &OverlayError{Key: key, Err: &DecodeError{Err: err}}
+		return nil, 0, 0, &OverlayError{Key: key, Err: &DecodeError{Err: err}}
 	}
 	j.img = img
 	for _, step := range []Step{p.orient, p.toSRGB} {
 		if err := step(j); err != nil {
 			j.img.Close()
-			return nil, &OverlayError{Key: key, Err: err}
+			return nil, 0, 0, &OverlayError{Key: key, Err: err}
 		}
 	}
 	// Into memory: the bytes are released on return, and every variant
@@ -296,10 +426,17 @@ func (p *Processor) overlay(key string) (*vips.Image, error) {
 	mem, err := j.img.CopyMemory()
 	j.img.Close()
 	if err != nil {
-		return nil, &OverlayError{Key: key, Err: &DecodeError{Err: err}}
+		return nil, 0, 0, &OverlayError{Key: key, Err: &DecodeError{Err: err}}
 	}
 	if p.decoded != nil && p.decoded.Admits(mem.MemoryBytes()) {
 		p.decoded.Put(key, &Decoded{img: mem.Ref(), hdr: hdr})
 	}
-	return mem, nil
+	return mem, fullW, fullH, nil
+}
+
+// overlayNeed is the least decoded size of a fw×fh overlay that covers
+// any size it is drawn at on a W×H output.
+func overlayNeed(fw, fh, W, H int) (int, int) {
+	r := min(1, max(float64(W)/float64(fw), float64(H)/float64(fh)))
+	return int(math.Ceil(float64(fw) * r)), int(math.Ceil(float64(fh) * r))
 }

@@ -50,6 +50,7 @@ type fxRig struct {
 	p        *Processor
 	parser   *options.Parser
 	overlays *memOverlays
+	decoded  *cache.Decoded[*Decoded]
 	sample   []byte
 	alpha    []byte
 }
@@ -63,6 +64,7 @@ func newFXRig(t testing.TB) *fxRig {
 		t.Fatal(err)
 	}
 	t.Cleanup(dc.Close)
+	r.decoded = dc
 	if r.p, err = New(DefaultConfig(), Deps{Decoded: dc, Overlays: r.overlays}); err != nil {
 		t.Fatal(err)
 	}
@@ -133,10 +135,14 @@ func TestGoldenEffects(t *testing.T) {
 	}{
 		{"fx_rot90", fxSampleKey, r.sample, "w_300,a_90", 300, 450},
 		{"fx_rot180", fxSampleKey, r.sample, "w_300,a_180", 300, 200},
+		{"fx_rot270", fxSampleKey, r.sample, "h_300,a_270,f_webp", 200, 300},
 		{"fx_hflip", fxSampleKey, r.sample, "w_300,a_hflip", 300, 200},
 		{"fx_vflip_crop", fxSampleKey, r.sample, "w_200,h_150,c_crop,x_100,y_500,a_vflip,f_png", 200, 150},
 		{"fx_trim", frameKey, frame, "w_300,e_trim", 300, 200},
 		{"fx_pixelate", fxSampleKey, r.sample, "w_300,e_pixelate:12", 300, 200},
+		{"fx_brightness", fxSampleKey, r.sample, "w_300,e_brightness:-40", 300, 200},
+		{"fx_contrast", fxSampleKey, r.sample, "w_300,e_contrast:50", 300, 200},
+		{"fx_saturation", fxSampleKey, r.sample, "w_300,e_saturation:80", 300, 200},
 		{"fx_tone", fxSampleKey, r.sample, "w_300,e_brightness:30:contrast:25:saturation:-60", 300, 200},
 		{"fx_round_png", fxSampleKey, r.sample, "w_300,r_40,f_png", 300, 200},
 		{"fx_round_max_jpeg", fxSampleKey, r.sample, "w_300,r_max,b_ff0000", 300, 200},
@@ -226,6 +232,7 @@ func TestLayerPixels(t *testing.T) {
 		{"webp", fxSampleKey, r.sample, "w_400,f_webp,q_90", "w_400,f_webp,q_90,l_logo,lw_50,lg_north_west", image.Rect(20, 20, 180, 120), image.Rect(230, 160, 400, 267)},
 		{"alpha base png", alphaKey, r.alpha, "w_300,f_png", "w_300,f_png,l_photo,lw_50,lg_center", image.Rect(90, 60, 210, 140), image.Rect(0, 0, 60, 40)},
 		{"alpha base jpeg", alphaKey, r.alpha, "w_300,f_jpeg", "w_300,f_jpeg,l_photo,lw_50,lg_center", image.Rect(90, 60, 210, 140), image.Rect(0, 0, 60, 40)},
+		{"grey base keeps the layer's colour", fxSampleKey, r.sample, "w_400,f_png,e_grayscale", "w_400,f_png,e_grayscale,l_logo,lw_50", image.Rect(230, 160, 380, 250), image.Rect(0, 0, 180, 120)},
 		{"tile", fxSampleKey, r.sample, "w_400,f_png", "w_400,f_png,l_photo,lw_10,lo_50,lt_1", image.Rect(0, 0, 400, 267), image.Rectangle{}},
 		{"cjk text", fxSampleKey, r.sample, "w_400,f_png", "w_400,f_png,l_text:" + b64("你好世界") + ",lc_ff0000,ls_40,lg_north_west,lx_10,ly_10", image.Rect(10, 10, 170, 60), image.Rect(0, 120, 400, 267)},
 	}
@@ -235,6 +242,12 @@ func TestLayerPixels(t *testing.T) {
 			_, with := r.render(t, c.key, c.src, c.fx)
 			if n, total := changed(base, with, c.in, 12); n < total/5 {
 				t.Errorf("%s: %d of %d pixels changed inside %v, want the layer there", c.fx, n, total, c.in)
+			}
+			if strings.HasPrefix(c.name, "grey") {
+				// alpha.png's discs are red: colour, not grey.
+				if p := rgba8(with.At(300, 210)); int(p[0])-int(p[2]) < 60 {
+					t.Errorf("%s: layer pixel %v, want the logo's red over the grey base", c.fx, p)
+				}
 			}
 			if !c.out.Empty() {
 				if n, _ := changed(base, with, c.out, 12); n != 0 {
@@ -304,6 +317,15 @@ func TestOverlayErrors(t *testing.T) {
 	_, err = r.p.Variants(context.Background(), fxSampleKey, r.sample, []Request{{Options: o, Output: Negotiate(o, format.JPEG, nil, false)}})
 	if !errors.As(err, &oe) {
 		t.Errorf("undecodable overlay: error %v, want an *OverlayError", err)
+	}
+
+	// A text of zero-width characters draws nothing.
+	zw, err := r.parser.Parse("w_100,l_text:" + b64("\u200b\u200b"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.p.Variants(context.Background(), fxSampleKey, r.sample, []Request{{Options: zw, Output: Negotiate(zw, format.JPEG, nil, false)}}); !errors.Is(err, ErrText) {
+		t.Errorf("zero-width text: error %v, want ErrText", err)
 	}
 
 	// No source at all.
@@ -377,5 +399,109 @@ func TestHostileText(t *testing.T) {
 	}
 	if got := textSize(800, 256, 80, 53); got > 10 {
 		t.Errorf("textSize(800, 256 runes, 80×53) = %d, want the render bounded by the output", got)
+	}
+}
+
+// TestPlaceholder checks that a placeholder comes from the decode a
+// variant made (no decode of its own), and otherwise from a small one,
+// with the same look either way.
+func TestPlaceholder(t *testing.T) {
+	r := newFXRig(t)
+	reqs := []Request{}
+	for _, s := range []string{"w_300", "w_200"} {
+		o := parse(t, s)
+		reqs = append(reqs, Request{Options: o, Output: Negotiate(o, format.JPEG, nil, false)})
+	}
+	if _, err := r.p.Variants(context.Background(), fxSampleKey, r.sample, reqs); err != nil {
+		t.Fatal(err)
+	}
+	decodes := r.p.Decodes()
+	from, ok := r.p.CachedPlaceholder(fxSampleKey)
+	if !ok {
+		t.Fatal("no placeholder after a decode was made")
+	}
+	if got, err := r.p.Placeholder(context.Background(), fxSampleKey, r.sample); err != nil || got != from || r.p.Decodes() != decodes {
+		t.Errorf("Placeholder = %+v, %v after %d decodes, want %+v without decoding", got, err, r.p.Decodes()-decodes, from)
+	}
+
+	fresh := newProcessor(t)
+	alone, err := fresh.Placeholder(context.Background(), fxSampleKey, r.sample)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(alone.BlurHash) != 28 || len(alone.Color) != 7 || alone.Color[0] != '#' || fresh.Decodes() != 1 {
+		t.Fatalf("Placeholder = %+v after %d decodes, want one", alone, fresh.Decodes())
+	}
+	// The DC term (the mean colour) of both agrees within a level or two.
+	dc := func(h string) [3]int {
+		v := 0
+		for i := 2; i < 6; i++ {
+			v = v*83 + strings.IndexByte("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz#$%*+,-.:;=?@[]^_{|}~", h[i])
+		}
+		return [3]int{v >> 16, v >> 8 & 255, v & 255}
+	}
+	a, b := dc(from.BlurHash), dc(alone.BlurHash)
+	for i := range a {
+		if d := a[i] - b[i]; d > 3 || d < -3 {
+			t.Errorf("mean colour %v from the variants' decode, %v from a small one", a, b)
+			break
+		}
+	}
+	// Transparent originals are flattened onto white.
+	if ph, err := fresh.Placeholder(context.Background(), alphaKey, r.alpha); err != nil || !strings.HasPrefix(ph.Color, "#f") || ph.Color[3] != 'f' || ph.Color[5] != 'f' {
+		t.Errorf("alpha.png placeholder = %+v, %v; want white dominant (mostly transparent)", ph, err)
+	}
+}
+
+// TestOverlayShrinkOnLoad checks that a large JPEG overlay on a small
+// output is decoded only as large as it can be drawn, and decoded again,
+// larger, for a larger output.
+func TestOverlayShrinkOnLoad(t *testing.T) {
+	r := newFXRig(t)
+	width := func() int {
+		d, ok := r.decoded.Get(opaqueKey)
+		if !ok {
+			t.Fatal("overlay not in the decoded cache")
+		}
+		defer d.Release()
+		return d.img.Width()
+	}
+	r.render(t, fxSampleKey, r.sample, "w_200,l_photo")
+	if w := width(); w != 300 { // 1200/4 covers 200; 1200/8 would not
+		t.Errorf("overlay for a 200 px output decoded %d wide, want 300 (1/4)", w)
+	}
+	res, _ := r.render(t, fxSampleKey, r.sample, "w_1000,l_photo,lw_100,lg_north_west")
+	if w := width(); w != 1200 {
+		t.Errorf("overlay for a 1000 px output decoded %d wide, want 1200 (whole)", w)
+	}
+	if res.Width != 1000 {
+		t.Errorf("output %d wide", res.Width)
+	}
+}
+
+// TestPreparedLayerFollowsDelete checks that a layer prepared for an
+// output size is drawn again without reading the overlay, and that once
+// the overlay's original is deleted (its decode purged, as a DELETE does)
+// the prepared copy is not drawn: the variant fails as a missing overlay.
+func TestPreparedLayerFollowsDelete(t *testing.T) {
+	r := newFXRig(t)
+	r.render(t, fxSampleKey, r.sample, "w_240,f_png,l_logo,lw_40,lo_70")
+	r.render(t, fxSampleKey, r.sample, "w_240,f_png,l_logo,lw_40,lo_70,lg_north_west")
+	if n := r.overlays.reads.Load(); n != 1 {
+		t.Errorf("overlay read %d times, want once", n)
+	}
+	if n := len(r.p.prepared.m); n != 1 {
+		t.Errorf("%d prepared layers, want 1 (the place is not part of it)", n)
+	}
+
+	delete(r.overlays.m, logoKey)
+	r.decoded.Purge(logoKey)
+	o, err := r.parser.Parse("w_240,f_png,l_logo,lw_40,lo_70")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = r.p.Variants(context.Background(), fxSampleKey, r.sample, []Request{{Options: o, Output: Negotiate(o, format.PNG, nil, false)}})
+	if !errors.Is(err, errAbsent) {
+		t.Errorf("after the overlay's delete: error %v, want the store's not-found", err)
 	}
 }

@@ -38,7 +38,8 @@ const (
 //   - for a decode held in memory rather than streamed, the whole image
 //     at its own bit depth besides;
 //   - a reduced copy for the cache, twice (the resize and its copy);
-//   - every variant's output, a few times over;
+//   - every variant's output, a few times over, and twice more for each
+//     layer (its decode or text render and its sized copy);
 //   - for an animation decoded whole, the decode once a frame where the
 //     frames are held whole (a few frames' worth where the one resize over
 //     the stack streams them), and every animated output's copies once a
@@ -87,6 +88,9 @@ func (p *Processor) estimate(w *Work) int64 {
 			oh *= frames
 		}
 		n += ow * oh * 4 * outputCopies
+		// A layer is decoded or rendered no larger than the output can
+		// show it, then sized and faded: two output-sized images each.
+		n += ow * oh * 4 * 2 * int64(len(j.req.Options.LayerList()))
 	}
 	return n
 }
@@ -100,4 +104,22 @@ func (p *Processor) streamsDecode(w *Work) bool {
 		return len(w.jobs) == 1 && w.jobs[0].rollOnly
 	}
 	return ((len(w.jobs) == 1 && !w.keep) || w.reduceW > 0) && w.hdr.Orientation <= 1 && p.streams()
+}
+
+// PlaceholderBytes is the memory Placeholder may hold at once for an
+// original whose bytes are src, from its header, for admission as
+// estimate counts a transform's: the decode Placeholder makes (at 1/8 for
+// JPEG and WebP, whole otherwise) held in memory.
+func (p *Processor) PlaceholderBytes(src []byte) (int64, error) {
+	h, err := p.Probe(src)
+	if err != nil {
+		return 0, err
+	}
+	shrink := 1
+	if h.Format == format.JPEG || h.Format == format.WebP {
+		shrink = 8
+	}
+	lw, lh := loadedSize(h, shrink)
+	w := &Work{src: src, hdr: h, shrink: shrink, needW: lw, needH: lh, keep: true}
+	return p.estimate(w), nil
 }

@@ -56,6 +56,11 @@ type Processor struct {
 	// seen is the decoded-original cache's doorkeeper: originals decoded
 	// recently, whose next decode is worth keeping.
 	seen recent
+
+	// placeholders are the originals' placeholders computed so far.
+	placeholders placeholders
+	// prepared are layers sized for an output size (see preparedLayer).
+	prepared preparedLayers
 }
 
 // Deps are the parts a Processor uses that main wires in; each may be nil.
@@ -327,10 +332,11 @@ func (p *Processor) streams() bool {
 }
 
 // settle brings a streamed image into memory before a step that reads it
-// twice or out of order: the smart crop's attention pass, and the
+// twice or out of order: the smart crop's attention pass, the
 // convolutions, whose windows can reach back further than the decoder's
-// line cache. The image is at its output size by now, so the copy is
-// small; a plain resize and encode never needs it.
+// line cache, the a_ turn (a column becomes a row), and b_blur's padding,
+// made from the image itself. The image is at its output size by now, so
+// the copy is small; a plain resize and encode never needs it.
 func (p *Processor) settle(j *job) error {
 	o := j.req.Options
 	if !j.streamed || !(o.Blur > 0 || o.Sharpen || (j.geo.crop && o.Gravity == options.Auto) ||

@@ -394,6 +394,7 @@ func (p *Processor) decodeOnce(ctx context.Context, w *Work) (_ *vips.Image, _ [
 	if keep {
 		p.decoded.Put(key, &Decoded{img: mem.Ref(), hdr: w.hdr})
 	}
+	p.notePlaceholder(key, mem)
 	return mem, jobs, false, nil
 }
 
@@ -456,7 +457,8 @@ func (p *Processor) unclaim(key string, ch chan struct{}) {
 	close(ch)
 }
 
-// Decodes is how many times Variants has decoded an original.
+// Decodes is how many times Variants and Placeholder have decoded an
+// original.
 func (p *Processor) Decodes() int64 { return p.decodes.Load() }
 
 // MaxDimension is the largest output width or height this Processor makes.

@@ -48,6 +48,13 @@
 // multiply the variants of a signed URL's author, so presets-only is the
 // mode that bounds them all.
 //
+// Layers are the one place where order matters: l_ starts an overlay (an
+// image by overlay name or original key, or l_text:<base64url>) and the
+// l*_ options after it place and style it, once per layer, at most
+// MaxLayers. wm_1 adds the configured watermark after them; Parse adds it
+// itself for presets marked +watermark or with Config.WatermarkAll, and it
+// prints, so a signature covers it.
+//
 // The zero Options prints as the empty string. Parse refuses an empty
 // string with ErrEmpty because a URL path segment cannot be empty; callers
 // that may hold a zero Options (c_fit alone, dpr_1 alone) check IsZero.

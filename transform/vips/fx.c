@@ -267,12 +267,10 @@ pictor_blur_pad(VipsImage *in, VipsImage **out,
 	return fx_finish(base, t[4], out);
 }
 
-// pictor_composite draws overlay over in at left, top (either may lie
-// partly outside; the result is in's size) with the "over" operator, in
-// sRGB, and comes back as 8-bit with as many bands as in: a base without
-// alpha stays without, since over an opaque base the result is opaque.
-int
-pictor_composite(VipsImage *in, VipsImage *overlay, VipsImage **out,
+// fx_composite_all composites overlay over the whole of in, as
+// pictor_composite describes.
+static int
+fx_composite_all(VipsImage *in, VipsImage *overlay, VipsImage **out,
 	int left, int top)
 {
 	VipsImage *base = vips_image_new();
@@ -288,15 +286,55 @@ pictor_composite(VipsImage *in, VipsImage *overlay, VipsImage **out,
 		vips_cast(t[0], &t[1], VIPS_FORMAT_UCHAR, NULL))
 		return fx_fail(base);
 	x = t[1];
-	if (vips_image_get_bands(x) > vips_image_get_bands(in)) {
+	// The result is sRGB with alpha. Over an opaque base it is opaque:
+	// the alpha goes. A grey base comes back in colour, so a coloured
+	// layer keeps its colour.
+	if (!vips_image_hasalpha(in)) {
 		if (vips_extract_band(x, &t[2], 0,
-				"n", vips_image_get_bands(in),
+				"n", vips_image_get_bands(x) - 1,
 				NULL))
 			return fx_fail(base);
 		x = t[2];
 	}
 
 	return fx_finish(base, x, out);
+}
+
+// pictor_composite draws overlay over in at left, top (either may lie
+// partly outside; the result is in's size) with the "over" operator, in
+// sRGB, and comes back as 8-bit sRGB, with alpha only if in had it.
+//
+// Compositing works in float over every pixel of its base, so for a
+// colour base only the rectangle under the overlay is composited and put
+// back: a logo over a photo costs the logo's pixels, not the photo's.
+int
+pictor_composite(VipsImage *in, VipsImage *overlay, VipsImage **out,
+	int left, int top)
+{
+	VipsImage *base;
+	VipsImage **t;
+	VipsRect whole = { 0, 0,
+		vips_image_get_width(in), vips_image_get_height(in) };
+	VipsRect under = { left, top,
+		vips_image_get_width(overlay), vips_image_get_height(overlay) };
+	int colour = vips_image_get_bands(in) - (vips_image_hasalpha(in) ? 1 : 0);
+
+	vips_rect_intersectrect(&whole, &under, &under);
+	if (vips_rect_isempty(&under))
+		return vips_copy(in, out, NULL);
+	if (colour < 3 || vips_rect_equalsrect(&whole, &under))
+		return fx_composite_all(in, overlay, out, left, top);
+
+	base = vips_image_new();
+	t = (VipsImage **) vips_object_local_array(VIPS_OBJECT(base), 3);
+	if (vips_extract_area(in, &t[0],
+			under.left, under.top, under.width, under.height, NULL) ||
+		fx_composite_all(t[0], overlay, &t[1],
+			left - under.left, top - under.top) ||
+		vips_insert(in, t[1], &t[2], under.left, under.top, NULL))
+		return fx_fail(base);
+
+	return fx_finish(base, t[2], out);
 }
 
 // pictor_opacity scales the alpha of in (adding an opaque one first if it

@@ -91,8 +91,8 @@ func (im *Image) BlurPad(left, top, width, height int, sigma float64) (*Image, e
 }
 
 // Composite draws overlay over the image at left, top with the "over"
-// operator; the result has the image's size and bands: a base without
-// alpha stays opaque.
+// operator; the result has the image's size, in sRGB (a grey base comes
+// back in colour), with alpha only if the image had it.
 func (im *Image) Composite(overlay *Image, left, top int) (*Image, error) {
 	if overlay == nil || overlay.p == nil {
 		return nil, ErrClosed

@@ -2,7 +2,12 @@ package vips
 
 import (
 	"image"
+	"strings"
 	"testing"
+	"unicode/utf8"
+
+	"github.com/pictorhq/pictor/transform/format"
+	"github.com/pictorhq/pictor/transform/vips/internal/libvipstest"
 )
 
 // fromFunc makes a w×h image of bands 3 or 4 whose pixel (x, y) is f(x, y).
@@ -210,4 +215,142 @@ func TestTextCJK(t *testing.T) {
 	if marked.Width() <= plain.Width() {
 		t.Errorf("text with <b> is %d wide, plain %d: markup was interpreted", marked.Width(), plain.Width())
 	}
+}
+
+// fxPipeline runs every effect and layer operation once on buf, as the
+// pipeline's steps would.
+func fxPipeline(buf []byte, i int) (int, error) {
+	var open []*Image
+	defer func() {
+		for _, im := range open {
+			im.Close()
+		}
+	}()
+	keep := func(im *Image, err error) (*Image, error) {
+		if err == nil {
+			open = append(open, im)
+		}
+		return im, err
+	}
+	im, err := keep(Load(buf, LoadOptions{Shrink: 2}))
+	if err != nil {
+		return 0, err
+	}
+	steps := []func(*Image) (*Image, error){
+		func(im *Image) (*Image, error) { return im.AutoRotate() },
+		func(im *Image) (*Image, error) { return im.ToSRGB() },
+		func(im *Image) (*Image, error) { return im.Rotate(90 * (1 + i%3)) },
+		func(im *Image) (*Image, error) { return im.Flip(i%2 == 0) },
+		func(im *Image) (*Image, error) { return im.Tone(20, -10, -50) },
+		func(im *Image) (*Image, error) { return im.Pixelate(4) },
+		func(im *Image) (*Image, error) { return im.BlurPad(10, 10, im.Width()+20, im.Height()+40, 3) },
+		func(im *Image) (*Image, error) {
+			txt, err := keep(Text("水印 mark", "DejaVu Sans", 14, im.Width(), Color{R: 255}))
+			if err != nil {
+				return nil, err
+			}
+			faded, err := keep(txt.Opacity(60))
+			if err != nil {
+				return nil, err
+			}
+			tiled, err := keep(faded.Tile(im.Width(), im.Height()))
+			if err != nil {
+				return nil, err
+			}
+			return im.Composite(tiled, 0, 0)
+		},
+		func(im *Image) (*Image, error) { return im.Round(12, 12) },
+	}
+	for _, step := range steps {
+		if im, err = keep(step(im)); err != nil {
+			return 0, err
+		}
+	}
+	if _, _, _, _, err := im.FindTrim(); err != nil {
+		return 0, err
+	}
+	out, err := im.Save(SaveOptions{Format: format.PNG})
+	return len(out), err
+}
+
+// TestFXNoLeak is TestNoLeak for the effect and layer operations: C heap
+// in use may not grow by more than 3 MiB over 500 calls once warm
+// (Pango's and fontconfig's caches fill during the first hundred).
+func TestFXNoLeak(t *testing.T) {
+	if testing.Short() {
+		t.Skip("600 libvips pipelines are too slow for -short")
+	}
+	buf := smallOriented(t)
+	const calls, warm = 600, 100
+	var heap100 int64
+	for i := range calls {
+		if n, err := fxPipeline(buf, i); err != nil || n == 0 {
+			t.Fatalf("call %d: %d bytes, %v", i, n, err)
+		}
+		if i+1 == warm {
+			settledRSS(t)
+			heap100 = libvipstest.HeapInUse()
+		}
+	}
+	settledRSS(t)
+	heapEnd := libvipstest.HeapInUse()
+	const mib = 1 << 20
+	t.Logf("C heap in use after %d calls: %.2f MiB; after %d: %.2f MiB", warm, float64(heap100)/mib, calls, float64(heapEnd)/mib)
+	if heapEnd-heap100 > 3*mib {
+		t.Errorf("C heap in use grew by %.2f MiB over %d calls, want at most 3 MiB", float64(heapEnd-heap100)/mib, calls-warm)
+	}
+}
+
+// TestCJKFallback checks that Chinese asked for in DejaVu Sans, which has
+// no CJK glyphs, is drawn with WenQuanYi's (fontconfig's fallback), not as
+// boxes: the two renders are the same pixels.
+func TestCJKFallback(t *testing.T) {
+	a := must(t)(Text("你好世界", "DejaVu Sans", 40, 1000, Color{}))
+	b := must(t)(Text("你好世界", "WenQuanYi Micro Hei", 40, 1000, Color{}))
+	if a.Width() != b.Width() || a.Height() != b.Height() {
+		t.Fatalf("DejaVu Sans %dx%d, WenQuanYi %dx%d: not the same glyphs", a.Width(), a.Height(), b.Width(), b.Height())
+	}
+	pa, pb := pixels(t, a), pixels(t, b)
+	diff := 0
+	for y := range a.Height() {
+		for x := range a.Width() {
+			if at(pa, x, y) != at(pb, x, y) {
+				diff++
+			}
+		}
+	}
+	if diff > a.Width()*a.Height()/100 {
+		t.Errorf("%d pixels differ between the fallback and WenQuanYi itself", diff)
+	}
+}
+
+// FuzzText renders what a text layer may hold (valid UTF-8, no control
+// character but newline, not blank: options.checkText's rules) and checks
+// that it renders, markup and all, as an RGBA image no wider than the wrap
+// width allows a glyph to run past.
+func FuzzText(f *testing.F) {
+	for _, s := range []string{"Hello", "你好世界", "<b>bold</b> &amp; <span foreground='red'>x</span>", "a\nb", "\u202eRTL", "ﷺ", strings.Repeat("W", 256)} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if len(s) > 256 || !utf8.ValidString(s) || strings.TrimSpace(s) == "" {
+			return
+		}
+		for _, r := range s {
+			if r < 0x20 && r != '\n' || r == 0x7f {
+				return
+			}
+		}
+		im, err := Text(s, "DejaVu Sans", 12, 200, Color{R: 1, G: 2, B: 3})
+		if err != nil {
+			// Pango may find nothing to draw (only zero-width or
+			// default-ignorable characters); that is an error, not a
+			// crash, and the pipeline reports it.
+			return
+		}
+		defer im.Close()
+		if im.Bands() != 4 || im.Width() < 1 || im.Width() > 200+64 {
+			t.Fatalf("Text(%q) = %dx%d×%d", s, im.Width(), im.Height(), im.Bands())
+		}
+	})
 }
