@@ -179,6 +179,7 @@ func memFixtures(t *testing.T, dir string) []memCase {
 		{"rgba16.png", []string{"w_2000,e_blur:3"}},
 		{"alpha.png", []string{"w_1200,a_90,r_60,bo_8_ff0000,e_trim"}},
 		{"photo.jpg", []string{"w_900,h_900,c_pad,b_blur,e_pixelate:8"}},
+		{"photo.jpg", []string{"w_1600,l_text:UGljdG9yIOWbvueJhyB3YXRlcm1hcms,ls_80,lt_1,lo_50"}},
 	}
 	for _, sub := range []string{"pngsuite", "exif-orientation"} {
 		src := filepath.Join("..", "testdata", "corpus", sub)
