@@ -343,12 +343,7 @@ func (p *Processor) settle(j *job) error {
 		o.Angle != options.NoTurn || o.BackgroundBlur) {
 		return nil
 	}
-	j.streamed = false
-	mem, err := j.img.CopyMemory()
-	if err != nil {
-		return &DecodeError{Err: err}
-	}
-	return j.replace(mem, nil)
+	return j.inMemory()
 }
 
 // orient applies the EXIF orientation. Not to an animation (an animated
