@@ -182,15 +182,21 @@ func (in *instance) get(path string) result {
 // upload sends body as a multipart "file" part named name.
 func (in *instance) upload(name string, body []byte) result {
 	in.t.Helper()
+	return in.do(in.uploadRequest(name, body))
+}
+
+// uploadRequest is the multipart POST /upload of body as name, built
+// ahead so that a test can time the server's answer alone.
+func (in *instance) uploadRequest(name string, body []byte) *http.Request {
 	var buf bytes.Buffer
 	mw := multipart.NewWriter(&buf)
 	fw, _ := mw.CreateFormFile("file", name)
 	fw.Write(body)
 	mw.Close()
-	req, _ := http.NewRequest("POST", in.base+"/upload", &buf)
+	req, _ := http.NewRequest("POST", in.base+"/upload", bytes.NewReader(buf.Bytes()))
 	req.Header.Set("Content-Type", mw.FormDataContentType())
 	req.Header.Set("Authorization", "Bearer "+token)
-	return in.do(req)
+	return req
 }
 
 func (in *instance) uploadFile(path string) string {
