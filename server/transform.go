@@ -11,6 +11,7 @@ import (
 	"github.com/pictorhq/pictor/transform/format"
 	"github.com/pictorhq/pictor/transform/options"
 	"github.com/pictorhq/pictor/transform/sign"
+	"github.com/pictorhq/pictor/transform/workers"
 	"github.com/valyala/fasthttp"
 )
 
@@ -154,6 +155,11 @@ func (s *Server) variant(key string, j variantJob) (*cache.Entry, error) {
 // The cache's epoch is read before the original is: a render racing a
 // delete of its original stores nothing (cache.Tiered.SetSince).
 func (s *Server) render(deadline time.Time, key string, jobs []variantJob) ([]*cache.Entry, error) {
+	// A full server says so at once, before the original is read and
+	// planned (Acquire below still decides).
+	if s.Workers.Full() {
+		return nil, workers.ErrQueueFull
+	}
 	dctx, cancel := context.WithDeadline(context.Background(), deadline)
 	defer cancel()
 	var epoch uint64

@@ -159,6 +159,11 @@ func (p *Pool) unreserve(bytes int64) {
 	p.memory.Release(bytes)
 }
 
+// Full reports whether the pool and its queue are full now, so that a
+// caller can refuse work before the cost of planning it (an Acquire would
+// return ErrQueueFull). Acquire still decides: Full is a hint.
+func (p *Pool) Full() bool { return p.admitted.Load() >= p.capacity }
+
 // Budget is the memory budget in bytes; 0 when there is none.
 func (p *Pool) Budget() int64 { return p.budget }
 

@@ -40,6 +40,9 @@ func TestAdmission(t *testing.T) {
 	waitFor(t, func() bool { return p.Waiting() == 1 })
 
 	// The fourth finds workers and queue full and is refused at once.
+	if !p.Full() {
+		t.Fatal("Full() = false with 2 running and 1 waiting of 2 + 1")
+	}
 	if _, err := p.Acquire(ctx, 1); !errors.Is(err, ErrQueueFull) {
 		t.Fatalf("fourth Acquire = %v, want ErrQueueFull", err)
 	}
@@ -48,6 +51,9 @@ func TestAdmission(t *testing.T) {
 	r1() // a second release is a no-op
 	if err := <-got; err != nil {
 		t.Fatalf("queued Acquire = %v, want nil", err)
+	}
+	if p.Full() {
+		t.Error("Full() = true after a release")
 	}
 	r2()
 	if p.Running() != 0 || p.Waiting() != 0 {
