@@ -182,7 +182,8 @@
         return layerSource(f, layer);
       default: {
         const words = (f.words || []).join(", ");
-        let ph = f.kind === "int" ? (f.max ? f.min + ".." + f.max : "≥ " + f.min) : f.kind === "color" ? "rrggbb" : "";
+        const min = f.min || 0; // JSON leaves a 0 out
+        let ph = f.kind === "int" ? (f.max ? min + ".." + f.max : "≥ " + min) : f.kind === "color" ? "rrggbb" : "";
         if (words) ph += (ph ? " or " : "") + words;
         input = el("input", { type: "text", id, "data-opt": f.name, placeholder: ph, spellcheck: "false", autocomplete: "off",
           inputmode: f.kind === "int" && !words ? "numeric" : null, "aria-describedby": described });
