@@ -107,6 +107,10 @@ func TestStackPlaygroundInChromium(t *testing.T) {
 	if got := eval(`String(document.getElementById("progress").value)`); got != "100" {
 		t.Errorf("progress after the upload = %s, want 100", got)
 	}
+	// The page sent it as a resumable upload, through the admin listener.
+	if log := s.sidecarLog(); !strings.Contains(log, "method=PATCH path=/files/") || strings.Contains(log, "method=POST path=/upload") {
+		t.Errorf("the upload did not go through /files/ alone:\n%s", tail(log, 10))
+	}
 	key := sha256Key(readTestdata(t, "sample.jpg"), ".jpg")
 	must("the recent list shows it",
 		chromedp.Poll[chromedp.Void](`[...document.querySelectorAll("#recent button")].some(b => b.getAttribute("aria-label").includes("`+key+`"))`))

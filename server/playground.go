@@ -18,8 +18,8 @@ import (
 // The playground (docs/playground.md) is a page on the admin listener:
 // plain HTML, CSS and JavaScript embedded in the binary, so it needs no
 // build step and no network beyond this listener. Its API answers only
-// with an upload token. The public routes it uses (/upload, /t/, /srcset/,
-// /o/) are reached under /playground/ on the same listener, handed to the
+// with an upload token. The public routes it uses (/files/ for resumable
+// uploads, /upload, /t/, /srcset/, /o/) are reached under /playground/ on the same listener, handed to the
 // public handler in-process: the page stays same-origin (no CORS, and the
 // Resource Timing of each answer, its time to first byte, is readable),
 // and each route keeps its own checks, so the proxy grants nothing the
@@ -75,7 +75,8 @@ func (s *Server) playground(ctx *fasthttp.RequestCtx, rest string) {
 		if s.playgroundAuth(ctx, fasthttp.MethodPost) {
 			s.playgroundSign(ctx)
 		}
-	case rest == "/upload", strings.HasPrefix(rest, "/t/"), strings.HasPrefix(rest, "/srcset/"), strings.HasPrefix(rest, "/o/"):
+	case rest == "/upload", strings.HasPrefix(rest, "/t/"), strings.HasPrefix(rest, "/srcset/"), strings.HasPrefix(rest, "/o/"),
+		rest == "/files", strings.HasPrefix(rest, "/files/"):
 		s.playgroundProxy(ctx, rest)
 	default:
 		s.fail(ctx, errNotFound)
@@ -121,9 +122,12 @@ type playgroundConfig struct {
 	Signing        bool            `json:"signing"`
 	PresetsOnly    bool            `json:"presets_only"`
 	MaxUploadBytes int64           `json:"max_upload_bytes"`
-	MaxLayers      int             `json:"max_layers"`
-	SrcsetWidths   []int           `json:"srcset_widths"`
-	PublicURL      string          `json:"public_url"`
+	// Tus says whether resumable uploads (/files/) are on; the page
+	// falls back to POST /upload without them.
+	Tus          bool   `json:"tus"`
+	MaxLayers    int    `json:"max_layers"`
+	SrcsetWidths []int  `json:"srcset_widths"`
+	PublicURL    string `json:"public_url"`
 }
 
 // playgroundConfig answers GET /playground/api/config: the grammar as the
@@ -135,7 +139,7 @@ func (s *Server) playgroundConfig(ctx *fasthttp.RequestCtx) {
 	}
 	writeJSON(ctx, fasthttp.StatusOK, playgroundConfig{
 		Options: s.Parser.Describe(), Signing: s.Signer.Enabled(), PresetsOnly: s.Parser.PresetsOnly(),
-		MaxUploadBytes: s.cfg.MaxUploadBytes, MaxLayers: options.MaxLayers, SrcsetWidths: widths,
+		MaxUploadBytes: s.cfg.MaxUploadBytes, Tus: s.tus != nil, MaxLayers: options.MaxLayers, SrcsetWidths: widths,
 		PublicURL: s.cfg.PublicURL,
 	})
 }

@@ -278,3 +278,37 @@ func TestPlaygroundSign(t *testing.T) {
 		}
 	}
 }
+
+// TestPlaygroundResumable: the page's tus requests reach /files/ through
+// the playground, a finished one answers Pictor-Key, and the original is
+// listed.
+func TestPlaygroundResumable(t *testing.T) {
+	h := newHarness(t, nil)
+	body := readFile(t, "../testdata/sample.jpg")
+	tus := []string{bearer, "Tus-Resumable: 1.0.0"}
+	wantError(t, h.do(h.admin, "POST", "/playground/files/", nil, "Tus-Resumable: 1.0.0", fmt.Sprintf("Upload-Length: %d", len(body))), 401)
+	r := h.do(h.admin, "POST", "/playground/files/", nil, append(tus, fmt.Sprintf("Upload-Length: %d", len(body)))...)
+	loc := r.header["Location"]
+	if r.status != 201 || !strings.HasPrefix(loc, "/files/") {
+		t.Fatalf("create through the playground: %v Location %q", r, loc)
+	}
+	half := len(body) / 2
+	patch := func(from, to int) response {
+		return h.do(h.admin, "PATCH", "/playground"+loc, body[from:to],
+			append(tus, fmt.Sprintf("Upload-Offset: %d", from), "Content-Type: application/offset+octet-stream")...)
+	}
+	if r := patch(0, half); r.status != 204 || r.header["Upload-Offset"] != fmt.Sprint(half) || r.header["Pictor-Key"] != "" {
+		t.Fatalf("first half: %v %v", r, r.header)
+	}
+	if r := h.do(h.admin, "HEAD", "/playground"+loc, nil, tus...); r.status != 200 || r.header["Upload-Offset"] != fmt.Sprint(half) {
+		t.Fatalf("HEAD: %v %v", r, r.header)
+	}
+	r = patch(half, len(body))
+	key := r.header["Pictor-Key"]
+	if r.status != 204 || !strings.HasSuffix(key, ".jpg") {
+		t.Fatalf("last half: %v %v", r, r.header)
+	}
+	if p := h.originalsPage(""); len(p.Items) != 1 || p.Items[0].Key != key || p.Items[0].Width != 1200 {
+		t.Errorf("after a resumable upload: %+v, want %s", p, key)
+	}
+}

@@ -77,40 +77,113 @@
     location.reload();
   });
 
-  // Upload: one POST /upload through XMLHttpRequest, whose upload events
-  // give the progress bar (fetch has none for request bodies).
+  // Upload. With resumable uploads on (config.tus), the tus 1.0 protocol
+  // by hand, a few lines instead of a library: create with POST /files/,
+  // send the file in chunks with PATCH, and after a broken chunk ask HEAD
+  // where the server got to and go on from there. Else one POST /upload.
+  // Both through XMLHttpRequest, whose upload events give the progress bar
+  // (fetch has none for request bodies).
 
-  function upload(file) {
-    if (!file) return;
-    if (config && file.size > config.max_upload_bytes) {
-      $("upload-status").textContent = file.name + " is over the upload limit of " + bytes(config.max_upload_bytes) + ".";
-      return;
+  const chunkBytes = 4 << 20;   // small enough that a broken chunk costs little
+  const maxRetries = 5;         // broken chunks in a row before giving up
+
+  function setProgress(done, total) {
+    $("progress").value = total ? Math.round((100 * done) / total) : 100;
+  }
+
+  // send is one XMLHttpRequest: resolves with it when an answer came,
+  // rejects when the connection broke.
+  function send(method, url, headers, body, onProgress) {
+    return new Promise((resolve, reject) => {
+      const xhr = new XMLHttpRequest();
+      xhr.open(method, url);
+      xhr.setRequestHeader("Authorization", "Bearer " + token);
+      for (const [k, v] of Object.entries(headers)) xhr.setRequestHeader(k, v);
+      if (onProgress) xhr.upload.onprogress = (e) => onProgress(e.loaded);
+      xhr.onload = () => resolve(xhr);
+      xhr.onerror = () => reject(new Error("the connection broke"));
+      xhr.send(body);
+    });
+  }
+
+  const xhrError = (xhr) => {
+    try { return JSON.parse(xhr.responseText).error || String(xhr.status); } catch (_) { return String(xhr.status); }
+  };
+  const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+  const tus = { "Tus-Resumable": "1.0.0" };
+
+  // tusUpload returns the stored original's key.
+  async function tusUpload(file) {
+    const created = await send("POST", "/playground/files/", Object.assign({ "Upload-Length": String(file.size) }, tus), null);
+    const loc = created.getResponseHeader("Location") || "";
+    if (created.status !== 201 || !loc.includes("/files/")) throw new Error(xhrError(created));
+    const url = "/playground" + loc.slice(loc.lastIndexOf("/files/"));
+    let offset = 0, retries = 0;
+    for (;;) {
+      const from = offset;
+      let xhr = null;
+      try {
+        xhr = await send("PATCH", url, Object.assign({ "Upload-Offset": String(from), "Content-Type": "application/offset+octet-stream" }, tus),
+          file.slice(from, Math.min(from + chunkBytes, file.size)), (n) => setProgress(from + n, file.size));
+      } catch (_) { /* resumed below */ }
+      if (xhr && xhr.status === 204) {
+        retries = 0;
+        offset = Number(xhr.getResponseHeader("Upload-Offset"));
+        const key = xhr.getResponseHeader("Pictor-Key");
+        if (key) return key;
+        continue;
+      }
+      // A refusal of the file itself (type, size, pixels) is final; a
+      // broken connection, a lock or a server error is resumed.
+      if (xhr && xhr.status >= 400 && xhr.status < 500 && xhr.status !== 409 && xhr.status !== 423 && xhr.status !== 429) {
+        throw new Error(xhrError(xhr));
+      }
+      if (++retries > maxRetries) throw new Error(xhr ? xhrError(xhr) : "the connection broke");
+      $("upload-status").textContent = "Resuming " + file.name + "…";
+      await sleep(500 * retries);
+      const head = await send("HEAD", url, tus, null).catch(() => null);
+      if (!head) continue;
+      if (head.status !== 200) throw new Error("the upload is gone (" + head.status + ")");
+      if (head.getResponseHeader("Pictor-Key")) return head.getResponseHeader("Pictor-Key");
+      offset = Number(head.getResponseHeader("Upload-Offset"));
     }
-    const xhr = new XMLHttpRequest();
+  }
+
+  // postUpload returns the upload's answer: key, format, width, height.
+  async function postUpload(file) {
     const form = new FormData();
     form.append("file", file);
-    xhr.open("POST", "/playground/upload");
-    xhr.setRequestHeader("Authorization", "Bearer " + token);
-    xhr.upload.onprogress = (e) => {
-      if (e.lengthComputable) $("progress").value = Math.round((100 * e.loaded) / e.total);
-    };
-    xhr.onload = () => {
-      let body = {};
-      try { body = JSON.parse(xhr.responseText); } catch (_) { /* shown below */ }
-      if (xhr.status !== 200 && xhr.status !== 201) {
-        $("upload-status").textContent = "Upload refused: " + (body.error || xhr.status);
-        $("progress").value = 0;
-        return;
-      }
-      $("progress").value = 100;
-      $("upload-status").textContent = "Uploaded " + file.name + ": " + body.key + " (" + body.width + "×" + body.height + " " + body.format + ", " + bytes(body.bytes) + ")";
-      select(body);
-      loadRecent(true);
-    };
-    xhr.onerror = () => { $("upload-status").textContent = "Upload failed: the connection broke."; };
-    $("progress").value = 0;
+    const xhr = await send("POST", "/playground/upload", {}, form, (n) => setProgress(n, file.size));
+    if (xhr.status !== 200 && xhr.status !== 201) throw new Error(xhrError(xhr));
+    return JSON.parse(xhr.responseText);
+  }
+
+  async function upload(file) {
+    if (!file) return;
+    if (file.size === 0 || (config && file.size > config.max_upload_bytes)) {
+      $("upload-status").textContent = file.name + " is empty or over the upload limit of " + bytes(config.max_upload_bytes) + ".";
+      return;
+    }
+    setProgress(0, 1);
     $("upload-status").textContent = "Uploading " + file.name + "…";
-    xhr.send(form);
+    let orig;
+    try {
+      if (config.tus) {
+        const key = await tusUpload(file);
+        const page = await loadRecent(true);
+        orig = (page && page.items.find((it) => it.key === key)) || { key, format: "", width: 0, height: 0, bytes: file.size };
+      } else {
+        orig = await postUpload(file);
+        await loadRecent(true);
+      }
+    } catch (e) {
+      setProgress(0, 1);
+      $("upload-status").textContent = "Upload refused: " + e.message;
+      return;
+    }
+    setProgress(1, 1);
+    $("upload-status").textContent = "Uploaded " + file.name + ": " + orig.key + " (" + orig.width + "×" + orig.height + " " + orig.format + ", " + bytes(orig.bytes) + ")";
+    select(orig);
   }
 
   $("file").addEventListener("change", () => upload($("file").files[0]));
@@ -140,6 +213,7 @@
     }
     nextCursor = page.next;
     $("recent-more").hidden = !page.next;
+    return page;
   }
   $("recent-more").addEventListener("click", () => loadRecent(false));
   $("recent-refresh").addEventListener("click", () => loadRecent(true));
