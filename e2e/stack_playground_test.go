@@ -24,9 +24,8 @@ import (
 // (the keyboard to log in, the file picker, the form), and the URL it
 // copies is fetched through Nginx.
 
-// playgroundShotSize is the browser window: the whole page of the test's
-// run, from the upload to the srcset preview.
-const playgroundShotW, playgroundShotH = 1280, 2200
+// The browser window; the screenshot is of the whole page.
+const playgroundShotW, playgroundShotH = 1280, 1000
 
 func TestStackPlaygroundInChromium(t *testing.T) {
 	chromium, err := exec.LookPath("chromium")
@@ -108,7 +107,9 @@ func TestStackPlaygroundInChromium(t *testing.T) {
 		t.Errorf("progress after the upload = %s, want 100", got)
 	}
 	// The page sent it as a resumable upload, through the admin listener.
-	if log := s.sidecarLog(); !strings.Contains(log, "method=PATCH path=/files/") || strings.Contains(log, "method=POST path=/upload") {
+	// (supervisord writes the log as it comes.)
+	patched := waitFor(5*time.Second, func() bool { return strings.Contains(s.sidecarLog(), "method=PATCH path=/files/") })
+	if log := s.sidecarLog(); !patched || strings.Contains(log, "method=POST path=/upload") {
 		t.Errorf("the upload did not go through /files/ alone:\n%s", tail(log, 10))
 	}
 	key := sha256Key(readTestdata(t, "sample.jpg"), ".jpg")
@@ -183,7 +184,8 @@ func TestStackPlaygroundInChromium(t *testing.T) {
 	must("remove the layer", chromedp.Focus(chromedp.CSS("fieldset.layer button")), chromedp.KeyEvent(kb.Enter),
 		chromedp.Poll[chromedp.Void](`document.querySelectorAll("fieldset.layer").length === 0`))
 
-	shot, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
+	// The whole page, as a PNG (quality 100).
+	shot, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
 	if err != nil {
 		fail("screenshot", err)
 	}

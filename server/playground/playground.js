@@ -474,7 +474,7 @@
     $("srcset-status").textContent = srcsetData.variants.length + " widths";
     for (const v of srcsetData.variants) {
       $("srcset-preview").append(el("figure", {},
-        el("img", { src: "/playground" + v.url, alt: v.width + " pixels wide", loading: "lazy" }),
+        el("img", { src: "/playground" + v.url, alt: v.width + " pixels wide" }),
         el("figcaption", { text: v.width + "w · " + v.width + "×" + v.height + " · " + bytes(v.bytes) })));
     }
     $("snippet").value = snippet(srcsetData);
