@@ -3,13 +3,17 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"image"
 	"image/png"
 	"io"
+	"math/rand/v2"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -61,8 +65,10 @@ func TestStackPlaygroundInChromium(t *testing.T) {
 	defer cancel()
 	fail := func(what string, err error) {
 		t.Helper()
+		status, _ := chromedp.Run(bctx, chromedp.Evaluate[string](`document.getElementById("upload-status").textContent + " | " + document.getElementById("sign-error").textContent`))
+		t.Logf("page status: %s", status)
 		shot, _ := chromedp.Run(bctx, chromedp.CaptureScreenshot())
-		keepPlayground(t, shot)
+		keepPlayground(t, "playground-failed.png", shot)
 		t.Fatalf("%s: %v\nsidecar log:\n%s\nchromium:\n%s", what, err, tail(s.sidecarLog(), 30), tail(chromeLog.String(), 20))
 	}
 	must := func(what string, steps ...chromedp.Action[chromedp.Void]) {
@@ -189,10 +195,11 @@ func TestStackPlaygroundInChromium(t *testing.T) {
 	if err != nil {
 		fail("screenshot", err)
 	}
-	keepPlayground(t, shot)
-	img, err := png.Decode(bytes.NewReader(shot))
-	if err != nil || img.Bounds().Dx() != playgroundShotW {
-		t.Errorf("screenshot: %v, %v wide, want a %d px PNG", err, img.Bounds(), playgroundShotW)
+	keepPlayground(t, "playground.png", shot)
+	if img, err := png.Decode(bytes.NewReader(shot)); err != nil {
+		t.Errorf("screenshot: %v", err)
+	} else if img.Bounds().Dx() != playgroundShotW {
+		t.Errorf("screenshot %v wide, want %d", img.Bounds(), playgroundShotW)
 	}
 
 	// The copied URL through Nginx: the same variant.
@@ -208,6 +215,142 @@ func TestStackPlaygroundInChromium(t *testing.T) {
 	if err := checkVariant(copied, resp.Header, body, 400); err != nil {
 		t.Error(err)
 	}
+
+	// A photo of two chunks whose second PATCH breaks 100 KiB in: the page
+	// asks HEAD where the server got to, and sends the rest from there. The
+	// page is opened again through a proxy that cuts that connection, which
+	// also shows that a reload forgets the token.
+	photo := noisePNG(t, 1500, 1000) // 4.5 MB (opaque: RGB): one 4 MiB chunk and 0.3 MB
+	cutter := startCutter(t, strings.TrimPrefix(s.admin, "http://"), []byte("PATCH /playground/files/"), 2, 100<<10)
+	must("open the playground again", chromedp.Navigate("http://"+cutter.addr+"/playground"), chromedp.WaitVisible(chromedp.ID("token")))
+	if got := eval(`String(document.getElementById("app").hidden)`); got != "true" {
+		t.Errorf("after a reload the page is open (app hidden = %s): the token outlived the page", got)
+	}
+	must("log in again", chromedp.SendKeys(chromedp.ID("token"), token+kb.Enter), chromedp.WaitVisible(chromedp.ID("app")))
+	must("upload with a broken chunk", chromedp.SetUploadFiles(chromedp.ID("file"), []string{photo}),
+		chromedp.Poll[chromedp.Void](`document.getElementById("upload-status").textContent.startsWith("Uploaded noise.png")`, chromedp.WithPollingTimeout(60*time.Second)))
+	// The first chunk, the second cut, and the rest of it; Chromium may
+	// itself send the cut request again on a fresh connection, which meets
+	// 409 (the offset moved on with the bytes that got through) and makes
+	// the page ask HEAD all the same.
+	if n := cutter.seen.Load(); n < 3 {
+		t.Errorf("%d PATCH requests, want at least 3: the first chunk, the second cut, and the rest of it", n)
+	}
+	photoKey := sha256Key(fileBytes(t, photo), ".png")
+	if got := eval(`document.getElementById("upload-status").textContent`); !strings.Contains(got, photoKey) || !strings.Contains(got, "1500×1000") {
+		t.Errorf("upload status %q, want %s and 1500×1000", got, photoKey)
+	}
+	if !waitFor(5*time.Second, func() bool { return strings.Contains(s.sidecarLog(), "method=HEAD path=/files/") }) {
+		t.Errorf("the page resumed without asking HEAD for the offset:\n%s", tail(s.sidecarLog(), 10))
+	}
+	if r := s.get("/o/" + photoKey); r.status != 200 || len(r.body) != len(fileBytes(t, photo)) {
+		t.Errorf("GET /o/%s through Nginx: %d, %d bytes", photoKey, r.status, len(r.body))
+	}
+}
+
+// cutter is a TCP proxy that counts the requests starting with mark on
+// each connection's way in, and cuts the connection carrying the cut-th one
+// after forwarding cutAfter bytes from its start: a connection broken in
+// the middle of a request body.
+type cutter struct {
+	addr string
+	seen atomic.Int32
+}
+
+func startCutter(t *testing.T, upstream string, mark []byte, cut int32, cutAfter int) *cutter {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	c := &cutter{addr: ln.Addr().String()}
+	go func() {
+		for {
+			down, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			up, err := net.Dial("tcp", upstream)
+			if err != nil {
+				down.Close()
+				continue
+			}
+			go func() { io.Copy(down, up); down.Close() }()
+			go func() {
+				defer up.Close()
+				defer down.Close()
+				buf := make([]byte, 32<<10)
+				var tail []byte // the end of the last read, for a mark split across reads
+				left := -1      // bytes still to forward before the cut; -1: no cut coming
+				for {
+					n, err := down.Read(buf)
+					if n > 0 {
+						b := buf[:n]
+						joined := append(tail, b...)
+						for i := 0; ; {
+							j := bytes.Index(joined[i:], mark)
+							if j < 0 {
+								break
+							}
+							i += j + len(mark)
+							if i > len(tail) && c.seen.Add(1) == cut {
+								left = cutAfter
+							}
+						}
+						tail = append([]byte(nil), joined[max(0, len(joined)-len(mark)):]...)
+						if left >= 0 {
+							if len(b) >= left {
+								up.Write(b[:left])
+								return
+							}
+							left -= len(b)
+						}
+						if _, werr := up.Write(b); werr != nil {
+							return
+						}
+					}
+					if err != nil {
+						return
+					}
+				}
+			}()
+		}
+	}()
+	return c
+}
+
+// noisePNG writes a PNG of random pixels, which compresses to about its
+// raw size, and returns its path.
+func noisePNG(t *testing.T, w, h int) string {
+	t.Helper()
+	img := image.NewNRGBA(image.Rect(0, 0, w, h))
+	rng := rand.New(rand.NewPCG(18, 2026))
+	for i := range img.Pix {
+		img.Pix[i] = uint8(rng.Uint32())
+	}
+	for i := 3; i < len(img.Pix); i += 4 {
+		img.Pix[i] = 255
+	}
+	path := filepath.Join(t.TempDir(), "noise.png")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := png.Encode(f, img); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func fileBytes(t *testing.T, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
 
 func readTestdata(t *testing.T, name string) []byte {
@@ -220,9 +363,9 @@ func readTestdata(t *testing.T, name string) []byte {
 }
 
 // keepPlayground writes the screenshot where PICTOR_PLAYGROUND_KEEP says
-// (make test sets it to its artifacts), else into the test's temporary
-// directory, and logs where.
-func keepPlayground(t *testing.T, shot []byte) {
+// (set it to keep the screenshot after the run), else into the test's
+// temporary directory, and logs where.
+func keepPlayground(t *testing.T, name string, shot []byte) {
 	t.Helper()
 	if len(shot) == 0 {
 		return
@@ -233,7 +376,7 @@ func keepPlayground(t *testing.T, shot []byte) {
 	} else if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	path := filepath.Join(dir, "playground.png")
+	path := filepath.Join(dir, name)
 	if err := os.WriteFile(path, shot, 0o644); err != nil {
 		t.Fatal(err)
 	}
