@@ -243,7 +243,7 @@
         for (const c of f.choices || []) input.append(el("option", { value: c, text: c }));
         break;
       case "flag":
-        input = el("input", { type: "checkbox", id, "data-opt": f.name, value: "1", "aria-describedby": described });
+        input = el("input", { type: "checkbox", id, "data-opt": f.name, value: "1", "aria-describedby": described, disabled: !!f.off });
         return el("div", { class: "field check" }, input, label, help || "");
       case "border": {
         const px = el("input", { type: "text", inputmode: "numeric", id, "data-opt": "bo-px", placeholder: f.min + ".." + f.max, "aria-describedby": described });

@@ -29,6 +29,9 @@ type Field struct {
 	// Label is a short human name for the control; Help says what it does.
 	Label string `json:"label"`
 	Help  string `json:"help"`
+	// Off says this server's configuration refuses every value (wm_ with
+	// no watermark configured); Help says why.
+	Off bool `json:"off,omitempty"`
 }
 
 // Effect is one e_ effect: a flag, or one that takes a value in Min..Max
@@ -116,7 +119,7 @@ func (p *Parser) describe(name string) (Field, bool) {
 	case "wm":
 		f := Field{Kind: "flag", Label: "Watermark", Help: "draw the configured watermark"}
 		if !p.hasWatermark {
-			f.Help = "no watermark is configured (PICTOR_WATERMARK)"
+			f.Help, f.Off = "no watermark is configured (PICTOR_WATERMARK)", true
 		}
 		return f, true
 	case "t":

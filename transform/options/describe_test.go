@@ -51,6 +51,11 @@ func TestDescribeCoversGrammar(t *testing.T) {
 		case "border":
 			good = []string{strconv.Itoa(f.Min) + "_ff0000", strconv.Itoa(f.Max) + "_000000"}
 			bad = []string{strconv.Itoa(f.Max+1) + "_000000"}
+		case "flag":
+			if !f.Off {
+				good = []string{"1"}
+			}
+			bad = []string{"2"}
 		case "effects":
 			for _, e := range f.Effects {
 				if !e.Arg {
@@ -83,6 +88,24 @@ func TestDescribeCoversGrammar(t *testing.T) {
 			if _, err := p.Parse(opts(f, v)); err == nil {
 				t.Errorf("%s: Parse(%q) accepted a value outside the description", f.Name, opts(f, v))
 			}
+		}
+	}
+}
+
+// TestDescribeWatermark: wm_ is offered only where a watermark is
+// configured, and then parses.
+func TestDescribeWatermark(t *testing.T) {
+	for _, mark := range []string{"", "l_text:SGk,lg_south_east"} {
+		cfg := DefaultConfig()
+		cfg.Watermark = mark
+		p, err := NewParser(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f, _ := p.describe("wm")
+		_, perr := p.Parse("wm_1")
+		if f.Off != (mark == "") || (perr == nil) == f.Off {
+			t.Errorf("watermark %q: wm described %+v, Parse(wm_1) = %v", mark, f, perr)
 		}
 	}
 }
