@@ -98,6 +98,7 @@ func settings(c *config) []setting {
 		{"originals-cache-bytes", "PICTOR_ORIGINALS_CACHE_BYTES", "10GiB", "budget for local copies of originals fetched from the bucket (PICTOR_STORE=s3)", bytesVar(&c.app.S3.CacheBytes), atLeast(&c.app.S3.CacheBytes, 1)},
 		{"auto-width-step", "PICTOR_AUTO_WIDTH_STEP", "100", "w_auto rounds a hinted width up to a multiple of this many pixels (to the next allowed width when allowed-widths is set)", intVar(&c.app.Transform.AutoWidthStep), atLeast(&c.app.Transform.AutoWidthStep, 1)},
 		{"accept-ch", "PICTOR_ACCEPT_CH", "off", "send Accept-CH: Sec-CH-Width, Sec-CH-DPR, Sec-CH-Viewport-Width, ECT with variants (the page's own response is where browsers take it from)", boolVar(&c.app.Server.AcceptCH), nil},
+		{"public-url", "PICTOR_PUBLIC_URL", "", "the origin clients reach Nginx at (scheme://host[:port]); the playground's copied URLs start with it", stringVar(&c.app.Server.PublicURL), nil},
 	}
 }
 

@@ -2,6 +2,7 @@ package server
 
 import (
 	"encoding/json"
+	"strings"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/valyala/fasthttp"
@@ -10,7 +11,8 @@ import (
 
 // AdminHandler returns the admin routes: /healthz (the process answers),
 // /readyz (it can do its job: not draining, store writable, libvips and the
-// device fine) and /metrics (Prometheus text format).
+// device fine), /metrics (Prometheus text format) and the playground
+// (/playground, playground.go).
 func (s *Server) AdminHandler() fasthttp.RequestHandler {
 	prom := fasthttpadaptor.NewFastHTTPHandler(promhttp.HandlerFor(s.Registry, promhttp.HandlerOpts{}))
 	return func(ctx *fasthttp.RequestCtx) {
@@ -24,6 +26,10 @@ func (s *Server) AdminHandler() fasthttp.RequestHandler {
 		case "/metrics":
 			prom(ctx)
 		default:
+			if rest, ok := strings.CutPrefix(string(ctx.Path()), "/playground"); ok && (rest == "" || rest[0] == '/') {
+				s.playground(ctx, rest)
+				return
+			}
 			s.fail(ctx, errNotFound)
 		}
 	}

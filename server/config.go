@@ -63,6 +63,10 @@ type Config struct {
 	// Permissions-Policy to receive hints; on helps when Pictor serves the
 	// page's origin.
 	AcceptCH bool
+	// PublicURL is the origin clients reach the public listener at
+	// (Nginx), e.g. "https://img.example.com": the playground prefixes the
+	// URLs it copies with it. Empty: the page asks.
+	PublicURL string
 }
 
 // DefaultConfig returns the defaults documented on Config.
@@ -109,6 +113,11 @@ func (c Config) Validate() error {
 	for _, o := range c.CORSOrigins {
 		if err := ValidOrigin(o); err != nil {
 			return fmt.Errorf("server: %w", err)
+		}
+	}
+	if c.PublicURL != "" {
+		if err := ValidOrigin(c.PublicURL); err != nil || c.PublicURL == "*" {
+			return fmt.Errorf("server: PublicURL = %q, want scheme://host[:port]", c.PublicURL)
 		}
 	}
 	for _, t := range c.UploadTokens {

@@ -54,7 +54,8 @@ func classify(err error) httpError {
 		return httpError{fasthttp.StatusUnprocessableEntity, "overlay " + le.Key + " does not decode"}
 	case errors.Is(err, transform.ErrNoOverlays), errors.Is(err, transform.ErrText):
 		return httpError{fasthttp.StatusBadRequest, err.Error()}
-	case errors.Is(err, errBadRequest), errors.Is(err, errNoFile):
+	case errors.Is(err, errBadRequest), errors.Is(err, errNoFile),
+		errors.Is(err, errSignBody), errors.Is(err, errSignKey), errors.Is(err, errCursor), errors.Is(err, errLimit):
 		return httpError{fasthttp.StatusBadRequest, err.Error()}
 	case errors.Is(err, transform.ErrOutputTooLarge), errors.Is(err, transform.ErrRegion):
 		return httpError{fasthttp.StatusBadRequest, err.Error()}

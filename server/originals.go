@@ -111,5 +111,6 @@ func (s *Server) handleDelete(ctx *fasthttp.RequestCtx, rawKey []byte) {
 	if s.Purger != nil {
 		s.Purger.Purge(key)
 	}
+	s.recent.remove(key)
 	ctx.SetStatusCode(fasthttp.StatusNoContent)
 }

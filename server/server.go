@@ -57,6 +57,7 @@ type Server struct {
 	draining   atomic.Bool
 	inflight   sync.WaitGroup // transforms still running in libvips
 	tus        *tusEdge       // /files/; nil when off
+	recent     recent         // the playground's recent originals
 
 	// inflightVariants collapses identical concurrent variant requests
 	// into one pipeline run.
@@ -116,13 +117,19 @@ func New(cfg Config, d Deps) (*Server, error) {
 		}
 	}
 	s.public.ErrorHandler = s.parseError
+	// The admin listener carries the playground's uploads and transforms
+	// (playground.go), so it reads bodies and times out as the public one.
 	s.admin = &fasthttp.Server{
-		Handler:      s.AdminHandler(),
-		Name:         "pictor-admin",
-		ReadTimeout:  5 * time.Second,
-		IdleTimeout:  30 * time.Second,
-		WriteTimeout: 10 * time.Second,
-		Logger:       fasthttpLogger{d.Logger},
+		Handler:                      s.AdminHandler(),
+		Name:                         "pictor-admin",
+		ReadTimeout:                  cfg.ReadTimeout,
+		IdleTimeout:                  30 * time.Second,
+		WriteTimeout:                 cfg.Timeout + 5*time.Second,
+		StreamRequestBody:            true,
+		MaxRequestBodySize:           64 << 10, // larger bodies stream
+		DisablePreParseMultipartForm: true,
+		NoDefaultContentType:         true,
+		Logger:                       fasthttpLogger{d.Logger},
 	}
 	return s, nil
 }

@@ -181,6 +181,7 @@ func (s *Server) ingest(r io.Reader) (store.Object, header, error) {
 	}
 	s.metrics.uploads.Inc()
 	s.metrics.upBytes.Add(float64(obj.Size))
+	s.recent.add(recentItem{Key: obj.Key, Format: h.Format.String(), Width: h.Width, Height: h.Height, Bytes: obj.Size, Created: time.Now().UTC()})
 	return obj, header{Format: h.Format, Width: h.Width, Height: h.Height}, nil
 }
 
