@@ -162,6 +162,12 @@ func TestHostileSweep(t *testing.T) {
 	s.alive("the corpus")
 	s.lap("corpus")
 
+	for _, f := range fuzzSeeds(t) {
+		s.run(f)
+	}
+	s.alive("the fuzz seeds")
+	s.lap("fuzz seeds")
+
 	// Every valid image the sweep made, sample.jpg, and a few corpus files
 	// (interlaced 16-bit with alpha, palette, palette with transparency, a
 	// rotated photo with EXIF), cut at each sixteenth.
@@ -497,6 +503,49 @@ func procMemory(t *testing.T, pid int) (rss, hwm int64) {
 		t.Fatalf("/proc/%d/status has no VmRSS or VmHWM", pid)
 	}
 	return rss, hwm
+}
+
+// fuzzSeedDirs hold the committed seeds of the fuzzers that read image
+// bytes: every []byte value in them is uploaded as a file of its own.
+var fuzzSeedDirs = []string{
+	"../server/testdata/fuzz/FuzzUpload",
+	"../transform/testdata/fuzz/FuzzCheckHeader",
+	"../transform/vips/testdata/fuzz/FuzzProbe",
+	"../transform/format/testdata/fuzz/FuzzSniff",
+}
+
+// fuzzSeeds reads the []byte values of the image fuzzers' seed files
+// ("go test fuzz v1" then one Go literal a line).
+func fuzzSeeds(t *testing.T) []hostileFile {
+	t.Helper()
+	var files []hostileFile
+	for _, dir := range fuzzSeedDirs {
+		ents, err := os.ReadDir(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range ents {
+			b, err := os.ReadFile(filepath.Join(dir, e.Name()))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for line := range strings.SplitSeq(string(b), "\n") {
+				lit, ok := strings.CutPrefix(line, "[]byte(")
+				if !ok {
+					continue
+				}
+				body, err := strconv.Unquote(strings.TrimSuffix(lit, ")"))
+				if err != nil {
+					t.Fatalf("%s/%s: %v", dir, e.Name(), err)
+				}
+				files = append(files, hostileFile{name: filepath.Base(dir) + "-" + e.Name(), group: "fuzz seed", body: []byte(body)})
+			}
+		}
+	}
+	if len(files) == 0 {
+		t.Fatal("no fuzz seeds found")
+	}
+	return files
 }
 
 // corpusFiles is every file under testdata/corpus, licences included:
