@@ -34,11 +34,11 @@ const (
 // RSS must stay under 700 MiB.
 func TestMemoryLimit(t *testing.T) {
 	if testing.Short() {
-		t.Skip("twelve large transforms")
+		t.Skip("-short: twelve large transforms for about 20 s; make test (no -short) runs it")
 	}
 	cg, err := newMemoryCgroup(t, memoryLimit)
 	if err != nil {
-		t.Skipf("no memory cgroup to run under (needs root and a cgroup v1 or v2 memory controller): %v", err)
+		t.Skipf("no memory cgroup to run under (%v): it needs root and a writable cgroup v1 or v2 memory controller, as make test has on the dev machine and CI, where it runs", err)
 	}
 	in := start(t, "PICTOR_MEMORY_BUDGET=512MiB", "PICTOR_TIMEOUT=20s", "PICTOR_WORKERS=2")
 	pid := in.cmd.Process.Pid

@@ -219,7 +219,7 @@ func animPipeline(buf []byte, f format.Format) (int, error) {
 // leaking the decoded stack (12 KB a run) another 10 MiB.
 func TestNoLeakAnimation(t *testing.T) {
 	if testing.Short() {
-		t.Skip("1,000 animated pipelines are too slow for -short")
+		t.Skip("-short: 1,000 animated pipelines are too slow; make test (no -short) runs it")
 	}
 	buf := animtest.GIF(6, 32, 16, []int{4, 8}, 0)
 	const calls, warm = 1000, 100

@@ -278,7 +278,7 @@ func fxPipeline(buf []byte, i int) (int, error) {
 // (Pango's and fontconfig's caches fill during the first hundred).
 func TestFXNoLeak(t *testing.T) {
 	if testing.Short() {
-		t.Skip("600 libvips pipelines are too slow for -short")
+		t.Skip("-short: 600 libvips pipelines are too slow; make test (no -short) runs it")
 	}
 	buf := smallOriented(t)
 	const calls, warm = 600, 100
