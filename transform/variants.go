@@ -394,7 +394,11 @@ func (p *Processor) decodeOnce(ctx context.Context, w *Work) (_ *vips.Image, _ [
 	if keep {
 		p.decoded.Put(key, &Decoded{img: mem.Ref(), hdr: w.hdr})
 	}
-	p.notePlaceholder(key, mem)
+	if !w.frames() {
+		// An original's placeholder is of its first frame, not of a
+		// stack of frames or another frame.
+		p.notePlaceholder(key, mem)
+	}
 	return mem, jobs, false, nil
 }
 
