@@ -217,26 +217,24 @@ func parsePercent(s string) (int, bool) {
 	return int(n), ok && n >= 1 && n <= 100
 }
 
-func parseLayerWidth(_ *Parser, o Options, c component) (Options, string) {
-	return inLayer(o, func(l *Layer) string {
-		n, ok := parsePercent(c.value)
-		if !ok {
-			return "not a percentage of the output width in 1..100"
-		}
-		l.Width = n
-		return ""
-	})
-}
+var (
+	parseLayerWidth   = layerPercent("not a percentage of the output width in 1..100", func(l *Layer) *int { return &l.Width })
+	parseLayerOpacity = layerPercent("not an opacity in 1..100", func(l *Layer) *int { return &l.Opacity })
+)
 
-func parseLayerOpacity(_ *Parser, o Options, c component) (Options, string) {
-	return inLayer(o, func(l *Layer) string {
-		n, ok := parsePercent(c.value)
-		if !ok {
-			return "not an opacity in 1..100"
-		}
-		l.Opacity = n
-		return ""
-	})
+// layerPercent parses a percentage 1..100 into the field of the current
+// layer that field names, refusing anything else with reason.
+func layerPercent(reason string, field func(*Layer) *int) func(*Parser, Options, component) (Options, string) {
+	return func(_ *Parser, o Options, c component) (Options, string) {
+		return inLayer(o, func(l *Layer) string {
+			n, ok := parsePercent(c.value)
+			if !ok {
+				return reason
+			}
+			*field(l) = n
+			return ""
+		})
+	}
 }
 
 func parseLayerTile(_ *Parser, o Options, c component) (Options, string) {
