@@ -205,9 +205,15 @@ func (in *instance) uploadFile(path string) string {
 	if err != nil {
 		in.t.Fatal(err)
 	}
-	r := in.upload(filepath.Base(path), b)
+	return in.uploadKey(filepath.Base(path), b)
+}
+
+// uploadKey uploads body under name and returns its key.
+func (in *instance) uploadKey(name string, body []byte) string {
+	in.t.Helper()
+	r := in.upload(name, body)
 	if r.status != 201 && r.status != 200 {
-		in.t.Fatalf("upload %s: %d %s", path, r.status, r.body)
+		in.t.Fatalf("upload %s: %d %s", name, r.status, r.body)
 	}
 	var u struct{ Key string }
 	if err := json.Unmarshal(r.body, &u); err != nil {

@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"bytes"
 	"encoding/binary"
 	"fmt"
 	"hash/crc32"
@@ -92,21 +91,6 @@ func TestMemoryLimit(t *testing.T) {
 	if n := cg.ooms(); n > 0 {
 		t.Errorf("the cgroup reports %d out-of-memory events", n)
 	}
-}
-
-// uploadKey uploads body under name and returns its key.
-func (in *instance) uploadKey(name string, body []byte) string {
-	in.t.Helper()
-	r := in.upload(name, body)
-	if r.status != 201 && r.status != 200 {
-		in.t.Fatalf("upload %s: %d %s", name, r.status, r.body)
-	}
-	i := bytes.Index(r.body, []byte(`"key":"`))
-	if i < 0 {
-		in.t.Fatalf("upload %s: no key in %s", name, r.body)
-	}
-	key, _, _ := strings.Cut(string(r.body[i+7:]), `"`)
-	return key
 }
 
 // withTextChunk returns png with a tEXt chunk after IHDR: the same pixels
