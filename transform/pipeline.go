@@ -115,7 +115,7 @@ type job struct {
 	hdr    vips.Header
 	geo    geometry
 	shrink int // shrink-on-load factor, 1 for none
-	// borrow: src is mapped memory that outlives the job (VariantsMapped),
+	// borrow: src is mapped memory that outlives the job (Work.Borrow),
 	// read in place. streamed: img is decoded sequentially as it is read
 	// (vips.LoadOptions.Sequential), so it can be read only once.
 	borrow, streamed bool

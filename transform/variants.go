@@ -58,19 +58,6 @@ func (p *Processor) Variants(ctx context.Context, key string, src []byte, reqs [
 	return p.Run(ctx, w)
 }
 
-// VariantsMapped is Variants for an original whose bytes are mapped into
-// memory outside the Go heap (store.Mapping) and stay mapped until it
-// returns: they are decoded in place, not copied first. Nothing made from
-// them outlives the call (a decode kept for later is a copy).
-func (p *Processor) VariantsMapped(ctx context.Context, key string, src []byte, reqs []Request) ([]Result, error) {
-	w, err := p.Prepare(key, src, reqs)
-	if err != nil {
-		return nil, err
-	}
-	w.Borrow()
-	return p.Run(ctx, w)
-}
-
 // Work is the variants of one original, planned from its header before
 // any pixel is decoded: Prepare makes it, Bytes says what it will cost in
 // memory (for admission), Run makes it.
@@ -107,8 +94,9 @@ func (w *Work) frames() bool { return w.page > 0 || w.all }
 // (see estimate).
 func (w *Work) Bytes() int64 { return w.bytes }
 
-// Borrow says src is mapped memory that stays mapped until Run returns
-// (VariantsMapped): it is decoded in place, not copied first.
+// Borrow says src is mapped memory (store.Mapping) that stays mapped until
+// Run returns: it is decoded in place, not copied first. Nothing made from
+// it outlives Run (a decode kept for later is a copy).
 func (w *Work) Borrow() { w.borrow = true }
 
 // Prepare reads the header of the original key (from the decoded-original
