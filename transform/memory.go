@@ -75,7 +75,7 @@ func (p *Processor) estimate(w *Work) int64 {
 		} else {
 			decode += lw * lh * bands * sample
 		}
-		if p.streamsDecode(w) && w.jobs[0].rollOnly {
+		if w.all && p.streamsDecode(w) { // the one resize over the stacked frames
 			n += decode * min(frames, 4)
 		} else {
 			n += decode * frames
