@@ -67,6 +67,13 @@ func start(t *testing.T, edit func(*Config)) *running {
 
 func (r *running) do(t *testing.T, c *fasthttp.Client, method, path string, body []byte) (int, []byte) {
 	t.Helper()
+	return request(t, c, method, path, body)
+}
+
+// request sends one request with the test token through c and returns the
+// status and a copy of the body; a transport error fails t.
+func request(t testing.TB, c *fasthttp.Client, method, path string, body []byte) (int, []byte) {
+	t.Helper()
 	req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
 	defer fasthttp.ReleaseRequest(req)
 	defer fasthttp.ReleaseResponse(resp)

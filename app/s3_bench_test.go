@@ -109,25 +109,13 @@ func benchApp(b *testing.B, edit func(*Config)) (*App, *fasthttp.Client) {
 // benchDo sends a request, fails b unless it succeeds, and returns the
 // uploaded key for an upload.
 func benchDo(b *testing.B, c *fasthttp.Client, method, path string, body []byte) string {
-	req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
-	defer fasthttp.ReleaseRequest(req)
-	defer fasthttp.ReleaseResponse(resp)
-	req.SetRequestURI("http://pictor" + path)
-	req.Header.SetMethod(method)
-	req.Header.Set("Authorization", "Bearer "+testToken)
-	if body != nil {
-		req.SetBody(body)
-		req.Header.SetContentType("image/jpeg")
-	}
-	if err := c.DoTimeout(req, resp, 30*time.Second); err != nil {
-		b.Fatal(err)
-	}
-	if resp.StatusCode() >= 300 {
-		b.Fatalf("%s %s: %d %s", method, path, resp.StatusCode(), resp.Body())
+	code, resp := request(b, c, method, path, body)
+	if code >= 300 {
+		b.Fatalf("%s %s: %d %s", method, path, code, resp)
 	}
 	if method == "POST" {
 		var up struct{ Key string }
-		if err := json.Unmarshal(resp.Body(), &up); err != nil {
+		if err := json.Unmarshal(resp, &up); err != nil {
 			b.Fatal(err)
 		}
 		return up.Key
