@@ -3,7 +3,7 @@ package device
 import (
 	"time"
 
-	"github.com/pictorhq/pictor/transform/device/internal/resample"
+	"github.com/pictorhq/pictor/transform/internal/resample"
 )
 
 // Device is a GPU, or a stand-in for one, that runs resize plans on a

@@ -11,7 +11,7 @@ import (
 
 	"github.com/ebitengine/purego"
 
-	"github.com/pictorhq/pictor/transform/device/internal/resample"
+	"github.com/pictorhq/pictor/transform/internal/resample"
 	"github.com/pictorhq/pictor/transform/device/kernels"
 )
 

@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/pictorhq/pictor/transform/device/internal/hostkernel"
-	"github.com/pictorhq/pictor/transform/device/internal/resample"
+	"github.com/pictorhq/pictor/transform/internal/resample"
 	"github.com/pictorhq/pictor/transform/internal/vipstest"
 	"github.com/pictorhq/pictor/transform/vips"
 )

@@ -4,7 +4,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/pictorhq/pictor/transform/device/internal/resample"
+	"github.com/pictorhq/pictor/transform/internal/resample"
 )
 
 // Fake is a device for tests without a GPU: its streams compute with the

@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/pictorhq/pictor/transform"
-	"github.com/pictorhq/pictor/transform/device/internal/resample"
+	"github.com/pictorhq/pictor/transform/internal/resample"
 	"github.com/pictorhq/pictor/transform/vips"
 )
 

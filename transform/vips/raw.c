@@ -49,6 +49,12 @@ pictor_copy_meta(VipsImage *like, const char *name, GValue *value, void *a)
 	return NULL;
 }
 
+void
+pictor_take_meta(VipsImage *like, VipsImage *out)
+{
+	(void) vips_image_map(like, pictor_copy_meta, out);
+}
+
 // pictor_from_pixels copies buf (uchar samples, laid out as
 // pictor_write_pixels writes them) into a new image. With like, the new
 // image takes like's interpretation, resolution and metadata, as the
@@ -67,7 +73,7 @@ pictor_from_pixels(const void *buf, size_t len,
 		x->Type = like->Type;
 		x->Xres = like->Xres;
 		x->Yres = like->Yres;
-		(void) vips_image_map(like, pictor_copy_meta, x);
+		pictor_take_meta(like, x);
 	}
 	else
 		x->Type = bands < 3 ?

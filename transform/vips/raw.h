@@ -10,6 +10,8 @@
 int pictor_write_pixels(VipsImage *in, void *buf, size_t len);
 int pictor_from_pixels(const void *buf, size_t len,
 	int width, int height, int bands, VipsImage *like, VipsImage **out);
+// pictor_take_meta copies like's metadata, not its size or format, to out.
+void pictor_take_meta(VipsImage *like, VipsImage *out);
 void pictor_tile_size(VipsImage *in, int *width, int *height);
 
 #endif

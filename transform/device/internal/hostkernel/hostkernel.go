@@ -12,7 +12,7 @@ import (
 	"runtime"
 	"unsafe"
 
-	"github.com/pictorhq/pictor/transform/device/internal/resample"
+	"github.com/pictorhq/pictor/transform/internal/resample"
 )
 
 // Run executes p on src (p.InBytes() samples) and returns the output.

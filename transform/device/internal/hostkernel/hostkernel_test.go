@@ -5,7 +5,7 @@ import (
 	"math/rand/v2"
 	"testing"
 
-	"github.com/pictorhq/pictor/transform/device/internal/resample"
+	"github.com/pictorhq/pictor/transform/internal/resample"
 	"github.com/pictorhq/pictor/transform/internal/vipstest"
 	"github.com/pictorhq/pictor/transform/vips"
 )

@@ -6,7 +6,7 @@ import (
 	"math/rand/v2"
 	"testing"
 
-	"github.com/pictorhq/pictor/transform/device/internal/vipsref"
+	"github.com/pictorhq/pictor/transform/internal/vipsref"
 	"github.com/pictorhq/pictor/transform/internal/vipstest"
 	"github.com/pictorhq/pictor/transform/vips"
 )

@@ -1,0 +1,558 @@
+// The resize engine: resample.Plan computed on the CPU in one pass over
+// the source rows. Every step keeps libvips' arithmetic exactly (see
+// transform/internal/resample, whose Go reference and whose GPU kernels
+// compute the same plan), so the result equals theirs byte for byte:
+//
+//	premultiply   a float product truncated to uchar, here a table
+//	shrinkv       integer sums of k rows, the last row repeated, rounded
+//	reducev       orc's 2.6 fixed point: 16-bit saturating sums
+//	shrinkh       integer sums of k pixels, rounded
+//	reduceh       12-bit fixed point in int
+//	unpremultiply a float product truncated to uchar, here a table
+//
+// Rows are pushed as they are decoded; the vertical steps keep a window of
+// only the rows their taps reach, so memory is a few rows, never the
+// image, and no step runs on libvips' thread pool.
+
+#include <string.h>
+
+#include "raw.h"
+#include "resample.h"
+
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
+// The premultiply and unpremultiply tables, [alpha][value].
+static uint8_t pictor_pre_lut[256][256];
+static uint8_t pictor_unpre_lut[256][256];
+
+// pictor_cast_uchar is libvips' float to uchar cast: clip, then truncate.
+static uint8_t
+pictor_cast_uchar(float v)
+{
+	double d = v;
+
+	if (d > 255.0)
+		d = 255.0;
+	if (d < 0.0)
+		d = 0.0;
+	return (uint8_t) (int) d;
+}
+
+static gpointer
+pictor_make_luts(gpointer data)
+{
+	int a, v;
+
+	(void) data;
+	for (a = 0; a < 256; a++) {
+		// premultiply.c: the factor is a float from a double
+		// division; unpremultiply.c: likewise, 0 where alpha is 0.
+		float na = (float) ((double) (float) a / 255.0);
+		float factor = a == 0 ? 0.0f : (float) (255.0 / (double) a);
+
+		for (v = 0; v < 256; v++) {
+			pictor_pre_lut[a][v] = pictor_cast_uchar((float) v * na);
+			pictor_unpre_lut[a][v] =
+				pictor_cast_uchar(factor * (float) v);
+		}
+	}
+	return NULL;
+}
+
+static void
+pictor_luts(void)
+{
+	static GOnce once = G_ONCE_INIT;
+
+	g_once(&once, pictor_make_luts, NULL);
+}
+
+// The engine's state between rows.
+typedef struct {
+	const PictorPlan *p;
+	int nb, rowlen;       // bands; samples in a source row
+	int y_in;             // source rows pushed so far
+
+	uint8_t *pre;         // a premultiplied source row
+	uint32_t *acc;        // shrinkv sums
+	int nacc;             // rows in them
+	uint8_t *avg;         // a shrunk row
+	int n_shrunk;         // shrunk rows made so far
+
+	uint8_t *ring;        // reducev's window of shrunk rows
+	int ring_n;           // rows it holds
+	const uint8_t **taps; // the rows one output row reads
+	uint8_t *vrow;        // a reducev output row
+	int y_v;              // the next reducev output row
+
+	uint8_t *hpad;        // the horizontal steps' input, edges repeated
+	int pad_l, pad_r;     // pixels of edge before and after it
+	int hlen;             // pixels between the pads
+
+	VipsImage *out;
+	int y_out;            // output rows written
+} PictorEngine;
+
+static void
+pictor_engine_free(PictorEngine *e)
+{
+	if (!e)
+		return;
+	g_free(e->pre);
+	g_free(e->acc);
+	g_free(e->avg);
+	g_free(e->ring);
+	g_free(e->taps);
+	g_free(e->vrow);
+	g_free(e->hpad);
+	VIPS_UNREF(e->out);
+	g_free(e);
+}
+
+// pictor_check_axis refuses tables that would send a tap outside the
+// rows or pixels the engine keeps: they come from Go, but a wrong plan
+// must fail, not read out of bounds.
+static int
+pictor_check_axis(const PictorAxis *a, int in, int vertical)
+{
+	int i;
+
+	if (a->shrink < 1 || a->shrunk != (in + a->shrink - 1) / a->shrink ||
+		a->out < 1 || a->points < 0 || a->points > 1000)
+		return -1;
+	if (a->points == 0)
+		return a->out == a->shrunk ? 0 : -1;
+	if (!a->start || !a->phase || (vertical ? !a->fixed : !a->wint))
+		return -1;
+	for (i = 0; i < a->out; i++) {
+		if (a->phase[i] < 0 || a->phase[i] > 64)
+			return -1;
+		if (a->start[i] < -a->points || a->start[i] > a->shrunk)
+			return -1;
+		if (i > 0 && a->start[i] < a->start[i - 1])
+			return -1;
+	}
+	return 0;
+}
+
+static PictorEngine *
+pictor_engine_new(const PictorPlan *p, VipsImage *like)
+{
+	PictorEngine *e;
+	const PictorAxis *h = &p->h;
+	int i;
+
+	if (p->width < 1 || p->height < 1 || p->bands < 1 || p->bands > 4 ||
+		(p->alpha && p->bands < 2) ||
+		pictor_check_axis(&p->v, p->height, 1) ||
+		pictor_check_axis(&p->h, p->width, 0)) {
+		vips_error("pictor", "resample: bad plan for %d×%d×%d",
+			p->width, p->height, p->bands);
+		return NULL;
+	}
+	pictor_luts();
+
+	e = g_new0(PictorEngine, 1);
+	e->p = p;
+	e->nb = p->bands;
+	e->rowlen = p->width * p->bands;
+	if (p->alpha)
+		e->pre = g_malloc(e->rowlen);
+	if (p->v.shrink > 1) {
+		e->acc = g_new0(uint32_t, e->rowlen);
+		e->avg = g_malloc(e->rowlen);
+	}
+	if (p->v.points > 0) {
+		e->ring_n = p->v.points + 2;
+		e->ring = g_malloc((size_t) e->ring_n * e->rowlen);
+		e->taps = g_new(const uint8_t *, p->v.points);
+		e->vrow = g_malloc(e->rowlen);
+	}
+	e->hlen = h->shrunk;
+	if (h->points > 0) {
+		for (i = 0; i < h->out; i++) {
+			e->pad_l = VIPS_MAX(e->pad_l, -h->start[i]);
+			e->pad_r = VIPS_MAX(e->pad_r,
+				h->start[i] + h->points - h->shrunk);
+		}
+	}
+	if (h->shrink > 1 || h->points > 0)
+		e->hpad = g_malloc((size_t) (e->pad_l + e->hlen + e->pad_r) *
+			e->nb);
+
+	e->out = vips_image_new_memory();
+	vips_image_init_fields(e->out, h->out, p->v.out, e->nb,
+		VIPS_FORMAT_UCHAR, VIPS_CODING_NONE,
+		like ? like->Type : (e->nb < 3 ?
+			VIPS_INTERPRETATION_B_W : VIPS_INTERPRETATION_sRGB),
+		like ? like->Xres : 1.0, like ? like->Yres : 1.0);
+	if (like)
+		pictor_take_meta(like, e->out);
+	if (vips_image_write_prepare(e->out)) {
+		pictor_engine_free(e);
+		return NULL;
+	}
+
+	return e;
+}
+
+// pictor_premultiply writes row premultiplied into out.
+static void
+pictor_premultiply(const uint8_t *restrict row, uint8_t *restrict out,
+	int width, int nb)
+{
+	int x, b;
+
+	for (x = 0; x < width; x++) {
+		const uint8_t *lut = pictor_pre_lut[row[nb - 1]];
+
+		for (b = 0; b < nb - 1; b++)
+			out[b] = lut[row[b]];
+		out[nb - 1] = row[nb - 1];
+		row += nb;
+		out += nb;
+	}
+}
+
+static void
+pictor_unpremultiply(uint8_t *restrict row, int width, int nb)
+{
+	int x, b;
+
+	for (x = 0; x < width; x++) {
+		const uint8_t *lut = pictor_unpre_lut[row[nb - 1]];
+
+		for (b = 0; b < nb - 1; b++)
+			row[b] = lut[row[b]];
+		row += nb;
+	}
+}
+
+// pictor_accumulate adds row to acc, times times.
+static void
+pictor_accumulate(uint32_t *restrict acc, const uint8_t *restrict row,
+	int n, uint32_t times)
+{
+	int i = 0;
+
+#ifdef __SSE2__
+	if (times == 1) {
+		const __m128i zero = _mm_setzero_si128();
+
+		for (; i + 16 <= n; i += 16) {
+			__m128i v = _mm_loadu_si128((const __m128i *) (row + i));
+			__m128i lo = _mm_unpacklo_epi8(v, zero);
+			__m128i hi = _mm_unpackhi_epi8(v, zero);
+			__m128i *a = (__m128i *) (acc + i);
+
+			_mm_storeu_si128(a, _mm_add_epi32(_mm_loadu_si128(a),
+				_mm_unpacklo_epi16(lo, zero)));
+			_mm_storeu_si128(a + 1, _mm_add_epi32(
+				_mm_loadu_si128(a + 1),
+				_mm_unpackhi_epi16(lo, zero)));
+			_mm_storeu_si128(a + 2, _mm_add_epi32(
+				_mm_loadu_si128(a + 2),
+				_mm_unpacklo_epi16(hi, zero)));
+			_mm_storeu_si128(a + 3, _mm_add_epi32(
+				_mm_loadu_si128(a + 3),
+				_mm_unpackhi_epi16(hi, zero)));
+		}
+	}
+#endif
+	for (; i < n; i++)
+		acc[i] += times * row[i];
+}
+
+// pictor_reducev_row is reducev.cpp's orc path for one output row: a
+// 16-bit sum from 32, each tap's 16-bit product added with saturation,
+// shifted right by 6 and narrowed to uchar with saturation.
+static void
+pictor_reducev_row(const uint8_t **rows, const int16_t *c, int n, int len,
+	uint8_t *restrict out)
+{
+	int e = 0, i;
+
+#ifdef __SSE2__
+	const __m128i zero = _mm_setzero_si128();
+	const __m128i half = _mm_set1_epi16(32);
+
+	for (; e + 16 <= len; e += 16) {
+		__m128i lo = half, hi = half;
+
+		for (i = 0; i < n; i++) {
+			__m128i w = _mm_set1_epi16(c[i]);
+			__m128i v = _mm_loadu_si128(
+				(const __m128i *) (rows[i] + e));
+
+			lo = _mm_adds_epi16(lo,
+				_mm_mullo_epi16(_mm_unpacklo_epi8(v, zero), w));
+			hi = _mm_adds_epi16(hi,
+				_mm_mullo_epi16(_mm_unpackhi_epi8(v, zero), w));
+		}
+		lo = _mm_srai_epi16(lo, 6);
+		hi = _mm_srai_epi16(hi, 6);
+		_mm_storeu_si128((__m128i *) (out + e), _mm_packus_epi16(lo, hi));
+	}
+#endif
+	for (; e < len; e++) {
+		int32_t sum = 32;
+
+		for (i = 0; i < n; i++) {
+			sum += (int16_t) (rows[i][e] * c[i]);
+			sum = VIPS_CLIP(-32768, sum, 32767);
+		}
+		sum >>= 6;
+		out[e] = VIPS_CLIP(0, sum, 255);
+	}
+}
+
+// pictor_shrinkh_row is shrinkh.c for uchar: the average of k pixels, the
+// last pixel repeated past the edge.
+static void
+pictor_shrinkh_row(const uint8_t *restrict in, int in_w, int k, int nb,
+	uint8_t *restrict out, int out_w)
+{
+	int x, j, b;
+
+	for (x = 0; x < out_w; x++) {
+		uint32_t sum[4] = { 0, 0, 0, 0 };
+
+		for (j = 0; j < k; j++) {
+			const uint8_t *p = in + VIPS_MIN(x * k + j, in_w - 1) * nb;
+
+			for (b = 0; b < nb; b++)
+				sum[b] += p[b];
+		}
+		for (b = 0; b < nb; b++)
+			out[x * nb + b] = (sum[b] + k / 2) / k;
+	}
+}
+
+#define PICTOR_REDUCEH_ROUND(S) \
+	((uint8_t) VIPS_CLIP(0, ((S) + 2048) >> 12, 255))
+
+// pictor_reduceh_row is reduceh.cpp's reduceh_unsigned_int_tab: int sums
+// of 12-bit weights, rounded and clipped. in has the taps' edge copies.
+static void
+pictor_reduceh_row(const uint8_t *restrict in, const PictorAxis *a, int nb,
+	uint8_t *restrict out)
+{
+	const int n = a->points;
+	int x, i, b;
+
+	for (x = 0; x < a->out; x++) {
+		const int32_t *c = a->wint + a->phase[x] * n;
+		const uint8_t *p = in + a->start[x] * nb;
+
+		switch (nb) {
+		case 3: {
+			int32_t s0 = 0, s1 = 0, s2 = 0;
+
+			for (i = 0; i < n; i++, p += 3) {
+				s0 += c[i] * p[0];
+				s1 += c[i] * p[1];
+				s2 += c[i] * p[2];
+			}
+			out[0] = PICTOR_REDUCEH_ROUND(s0);
+			out[1] = PICTOR_REDUCEH_ROUND(s1);
+			out[2] = PICTOR_REDUCEH_ROUND(s2);
+			break;
+		}
+		case 4: {
+			int32_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+
+			for (i = 0; i < n; i++, p += 4) {
+				s0 += c[i] * p[0];
+				s1 += c[i] * p[1];
+				s2 += c[i] * p[2];
+				s3 += c[i] * p[3];
+			}
+			out[0] = PICTOR_REDUCEH_ROUND(s0);
+			out[1] = PICTOR_REDUCEH_ROUND(s1);
+			out[2] = PICTOR_REDUCEH_ROUND(s2);
+			out[3] = PICTOR_REDUCEH_ROUND(s3);
+			break;
+		}
+		default:
+			for (b = 0; b < nb; b++) {
+				int32_t s = 0;
+
+				for (i = 0; i < n; i++)
+					s += c[i] * p[i * nb + b];
+				out[b] = PICTOR_REDUCEH_ROUND(s);
+			}
+		}
+		out += nb;
+	}
+}
+
+// pictor_engine_horizontal runs the horizontal steps and unpremultiply on
+// one row of the vertical steps' output into output row y.
+static void
+pictor_engine_horizontal(PictorEngine *e, const uint8_t *row)
+{
+	const PictorPlan *p = e->p;
+	const int nb = e->nb;
+	uint8_t *q = VIPS_IMAGE_ADDR(e->out, 0, e->y_out);
+	uint8_t *mid;
+	int b, i;
+
+	if (p->h.shrink == 1 && p->h.points == 0)
+		memcpy(q, row, e->rowlen);
+	else {
+		mid = e->hpad + e->pad_l * nb;
+		if (p->h.shrink > 1)
+			pictor_shrinkh_row(row, p->width, p->h.shrink, nb,
+				p->h.points > 0 ? mid : q, p->h.shrunk);
+		if (p->h.points > 0) {
+			if (p->h.shrink == 1)
+				memcpy(mid, row, e->rowlen);
+			// libvips embeds the input with copies of its edge.
+			for (i = 0; i < e->pad_l; i++)
+				for (b = 0; b < nb; b++)
+					e->hpad[i * nb + b] = mid[b];
+			for (i = 0; i < e->pad_r; i++)
+				for (b = 0; b < nb; b++)
+					mid[(e->hlen + i) * nb + b] =
+						mid[(e->hlen - 1) * nb + b];
+			pictor_reduceh_row(mid, &p->h, nb, q);
+		}
+	}
+	if (p->alpha)
+		pictor_unpremultiply(q, p->h.out, nb);
+	e->y_out += 1;
+}
+
+// pictor_engine_shrunk takes shrunk row number e->n_shrunk.
+static void
+pictor_engine_shrunk(PictorEngine *e, const uint8_t *row)
+{
+	const PictorAxis *v = &e->p->v;
+	int last, i;
+
+	if (v->points == 0) {
+		e->n_shrunk += 1;
+		pictor_engine_horizontal(e, row);
+		return;
+	}
+	memcpy(e->ring + (size_t) (e->n_shrunk % e->ring_n) * e->rowlen,
+		row, e->rowlen);
+	e->n_shrunk += 1;
+
+	// Every output row whose taps are all here now. Taps past either
+	// edge read the edge row (libvips embeds with copies of it).
+	while (e->y_v < v->out) {
+		const int start = v->start[e->y_v];
+
+		last = VIPS_MIN(start + v->points - 1, v->shrunk - 1);
+		if (last >= e->n_shrunk)
+			break;
+		for (i = 0; i < v->points; i++) {
+			int r = VIPS_CLIP(0, start + i, v->shrunk - 1);
+
+			e->taps[i] = e->ring +
+				(size_t) (r % e->ring_n) * e->rowlen;
+		}
+		pictor_reducev_row(e->taps,
+			v->fixed + e->p->v.phase[e->y_v] * v->points,
+			v->points, e->rowlen, e->vrow);
+		e->y_v += 1;
+		pictor_engine_horizontal(e, e->vrow);
+	}
+}
+
+// pictor_engine_push takes the next source row.
+static void
+pictor_engine_push(PictorEngine *e, const uint8_t *row)
+{
+	const PictorPlan *p = e->p;
+	const int k = p->v.shrink;
+	int i;
+
+	if (p->alpha) {
+		pictor_premultiply(row, e->pre, p->width, e->nb);
+		row = e->pre;
+	}
+	e->y_in += 1;
+	if (k == 1) {
+		pictor_engine_shrunk(e, row);
+		return;
+	}
+	// shrinkv.c: the last group is made whole with copies of the last
+	// row.
+	pictor_accumulate(e->acc, row, e->rowlen,
+		e->y_in == p->height ? k - e->nacc : 1);
+	e->nacc = e->y_in == p->height ? k : e->nacc + 1;
+	if (e->nacc < k)
+		return;
+	for (i = 0; i < e->rowlen; i++) {
+		e->avg[i] = (e->acc[i] + k / 2) / k;
+		e->acc[i] = 0;
+	}
+	e->nacc = 0;
+	pictor_engine_shrunk(e, e->avg);
+}
+
+// pictor_engine_finish hands over the result once every row is in.
+static int
+pictor_engine_finish(PictorEngine *e, VipsImage **out)
+{
+	if (e->y_in != e->p->height || e->y_out != e->p->v.out) {
+		vips_error("pictor", "resample: %d of %d rows in, %d of %d out",
+			e->y_in, e->p->height, e->y_out, e->p->v.out);
+		return -1;
+	}
+	*out = e->out;
+	e->out = NULL;
+	return 0;
+}
+
+// Rows pulled from a libvips image at a time.
+#define PICTOR_STRIP 16
+
+int
+pictor_resample_image(VipsImage *in, const PictorPlan *p, VipsImage **out)
+{
+	PictorEngine *e;
+	VipsRegion *region;
+	VipsRect r;
+	int y, i, result;
+
+	if (vips_image_get_format(in) != VIPS_FORMAT_UCHAR ||
+		vips_image_get_coding(in) != VIPS_CODING_NONE ||
+		in->Xsize != p->width || in->Ysize != p->height ||
+		in->Bands != p->bands) {
+		vips_error("pictor", "resample: a %d×%d×%d plan for a "
+			"%d×%d×%d image", p->width, p->height, p->bands,
+			in->Xsize, in->Ysize, in->Bands);
+		return -1;
+	}
+	if (!(e = pictor_engine_new(p, in)))
+		return -1;
+	// The regions are computed here, in this thread, top to bottom:
+	// a sequential decode upstream sees the order it wants.
+	if (!(region = vips_region_new(in))) {
+		pictor_engine_free(e);
+		return -1;
+	}
+	result = 0;
+	for (y = 0; y < in->Ysize && !result; y += PICTOR_STRIP) {
+		r.left = 0;
+		r.top = y;
+		r.width = in->Xsize;
+		r.height = VIPS_MIN(PICTOR_STRIP, in->Ysize - y);
+		if ((result = vips_region_prepare(region, &r)))
+			break;
+		for (i = 0; i < r.height; i++)
+			pictor_engine_push(e,
+				VIPS_REGION_ADDR(region, 0, y + i));
+	}
+	g_object_unref(region);
+	if (!result)
+		result = pictor_engine_finish(e, out);
+	pictor_engine_free(e);
+
+	return result;
+}

@@ -1,0 +1,92 @@
+package vips
+
+/*
+#cgo pkg-config: libpng
+#cgo LDFLAGS: -ljpeg
+#include "resample.h"
+*/
+import "C"
+
+import (
+	"runtime"
+	"unsafe"
+)
+
+// Axis is one axis of a Plan: transform/internal/resample's Axis, the
+// box pre-shrink and the Lanczos3 reduce with their tables.
+type Axis struct {
+	Shrink, Shrunk, Out, Points int
+	Start, Phase                []int32
+	Fixed                       []int16 // the vertical reduce's 2.6 weights
+	Int                         []int32 // the horizontal reduce's 12-bit weights
+}
+
+// Plan is a downscale the resize engine computes: transform/internal/
+// resample's Plan, which the pipeline builds, for a Width × Height uchar
+// image of Bands interleaved bands, the last one alpha when Alpha.
+type Plan struct {
+	Width, Height, Bands int
+	Alpha                bool
+	V, H                 Axis
+}
+
+// cplan is p with its tables pinned for one call.
+func (p *Plan) cplan(pin *runtime.Pinner) *C.PictorPlan {
+	axis := func(a *Axis) C.PictorAxis {
+		c := C.PictorAxis{shrink: C.int(a.Shrink), shrunk: C.int(a.Shrunk), out: C.int(a.Out), points: C.int(a.Points)}
+		if a.Points == 0 {
+			return c
+		}
+		ptr := func(p unsafe.Pointer) unsafe.Pointer {
+			if p != nil {
+				pin.Pin(p)
+			}
+			return p
+		}
+		c.start = (*C.int32_t)(ptr(unsafe.Pointer(unsafe.SliceData(a.Start))))
+		c.phase = (*C.int32_t)(ptr(unsafe.Pointer(unsafe.SliceData(a.Phase))))
+		c.fixed = (*C.int16_t)(ptr(unsafe.Pointer(unsafe.SliceData(a.Fixed))))
+		c.wint = (*C.int32_t)(ptr(unsafe.Pointer(unsafe.SliceData(a.Int))))
+		return c
+	}
+	return &C.PictorPlan{width: C.int(p.Width), height: C.int(p.Height), bands: C.int(p.Bands),
+		alpha: cbool(p.Alpha), v: axis(&p.V), h: axis(&p.H)}
+}
+
+// valid checks the table lengths the C side trusts.
+func (p *Plan) valid() bool {
+	ok := func(a *Axis, vertical bool) bool {
+		if a.Points == 0 {
+			return true
+		}
+		n := 65 * a.Points
+		w := len(a.Int) >= n
+		if vertical {
+			w = len(a.Fixed) >= n
+		}
+		return len(a.Start) >= a.Out && len(a.Phase) >= a.Out && w
+	}
+	return ok(&p.V, true) && ok(&p.H, false)
+}
+
+// Resample computes p over im's pixels into a new image in memory, in the
+// calling goroutine (no libvips worker threads), reading im top to bottom
+// once: im may be decoded sequentially. The result takes im's
+// interpretation and metadata.
+func (im *Image) Resample(p *Plan) (*Image, error) {
+	if im == nil || im.p == nil {
+		return nil, ErrClosed
+	}
+	if !p.valid() {
+		return nil, &Error{Op: "resample", Msg: "plan tables too short"}
+	}
+	var pin runtime.Pinner
+	defer pin.Unpin()
+	var out *C.VipsImage
+	r := C.pictor_resample_image(im.p, p.cplan(&pin), &out)
+	runtime.KeepAlive(im)
+	if r != 0 {
+		return nil, lastError("resample")
+	}
+	return wrap(out), nil
+}
