@@ -384,7 +384,12 @@ func (p *Processor) resize(j *job) error {
 		r = CPUResizer{}
 	}
 	if err := j.replace(r.Resize(j.ctx, j.img, float64(tw)/float64(w), float64(th)/float64(h))); err != nil {
-		return err
+		if j.ctx.Err() != nil {
+			return err
+		}
+		// The resize engine reads the source's pixels as it goes, so a
+		// truncated or corrupt original fails here (see encode).
+		return &DecodeError{Err: err}
 	}
 	// vips_resize rounds each axis on its own; trim a pixel of excess so
 	// the output is exactly the size asked for.

@@ -3,6 +3,7 @@ package transform
 import (
 	"context"
 
+	"github.com/pictorhq/pictor/transform/internal/resample"
 	"github.com/pictorhq/pictor/transform/vips"
 )
 
@@ -18,16 +19,43 @@ type Resizer interface {
 	Resize(ctx context.Context, img *vips.Image, hscale, vscale float64) (*vips.Image, error)
 }
 
-// CPUResizer resizes with vips_resize in the calling goroutine.
+// CPUResizer resizes on the CPU in the calling goroutine. A downscale of
+// a uchar image of 1 to 4 bands, nearly every resize the pipeline makes,
+// runs Pictor's resize engine (vips.Image.Resample): the plan of
+// transform/internal/resample, vips_resize's Lanczos3 restated step by
+// step, computed in one pass as the source rows are decoded, into memory.
+// Its result equals the Go reference and the GPU kernels byte for byte,
+// and vips_resize's too but for the few positions where libvips' own
+// result depends on the regions it is asked for (resample.Plan.Settled).
+// Anything else (an enlargement, 16-bit or float samples) goes to
+// vips_resize.
 type CPUResizer struct{}
 
 // Resize implements Resizer.
 func (CPUResizer) Resize(_ context.Context, img *vips.Image, hscale, vscale float64) (*vips.Image, error) {
+	if p := EnginePlan(img, hscale, vscale); p != nil {
+		return img.Resample(p.Engine())
+	}
 	return img.Resize(hscale, vscale)
 }
 
-// ReadsOnce implements OnceReader: vips_resize reads its input top to
-// bottom, once.
+// EnginePlan is the plan the resize engine and the GPU kernels compute for
+// a resize of img, or nil where neither applies (see CPUResizer). Every
+// backend plans with it, so that all of them make the same pixels.
+func EnginePlan(img *vips.Image, hscale, vscale float64) *resample.Plan {
+	bands := img.Bands()
+	if img.BandFormat() != "uchar" || bands < 1 || bands > 4 {
+		return nil
+	}
+	p, err := resample.NewPlan(img.Width(), img.Height(), bands, img.HasAlpha(), hscale, vscale, resample.Geometry{})
+	if err != nil {
+		return nil
+	}
+	return p
+}
+
+// ReadsOnce implements OnceReader: the engine and vips_resize read their
+// input top to bottom, once.
 func (CPUResizer) ReadsOnce() bool { return true }
 
 // OnceReader is implemented by a Resizer that reads its input's pixels at

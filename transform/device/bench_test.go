@@ -8,8 +8,8 @@ import (
 
 	"github.com/pictorhq/pictor/transform"
 	"github.com/pictorhq/pictor/transform/device/internal/hostkernel"
-	"github.com/pictorhq/pictor/transform/internal/resample"
 	"github.com/pictorhq/pictor/transform/format"
+	"github.com/pictorhq/pictor/transform/internal/resample"
 	"github.com/pictorhq/pictor/transform/options"
 	"github.com/pictorhq/pictor/transform/vips"
 )

@@ -33,11 +33,6 @@ type Config struct {
 	// Default 1,000,000: below about a megapixel libvips' resize takes a few
 	// milliseconds, which two PCIe copies and a queue hand-off eat up.
 	MinPixels int64
-	// Deterministic makes CPU results memory images, like the device's, so
-	// that the queue's output is the same whichever backend ran a job (see
-	// the package doc). Default true. Only takes effect when a device was
-	// opened.
-	Deterministic bool
 	// Library is the path of libcuda.so.1 to load; empty searches the usual
 	// places (see cudaLibraries). Default empty.
 	Library string
@@ -48,11 +43,10 @@ type Config struct {
 // DefaultConfig returns the defaults documented on Config.
 func DefaultConfig() Config {
 	return Config{
-		Mode:          ModeAuto,
-		Capacity:      16,
-		Streams:       2,
-		MinPixels:     1_000_000,
-		Deterministic: true,
+		Mode:      ModeAuto,
+		Capacity:  16,
+		Streams:   2,
+		MinPixels: 1_000_000,
 	}
 }
 

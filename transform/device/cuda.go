@@ -11,8 +11,8 @@ import (
 
 	"github.com/ebitengine/purego"
 
-	"github.com/pictorhq/pictor/transform/internal/resample"
 	"github.com/pictorhq/pictor/transform/device/kernels"
+	"github.com/pictorhq/pictor/transform/internal/resample"
 )
 
 // cudaLibraries is where OpenCUDA looks for the driver when

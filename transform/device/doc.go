@@ -21,17 +21,14 @@
 // waits is dropped unrun. Any CUDA error marks the device dead; that job
 // and every later one go to the CPU, and no request fails for it.
 //
-// Bit-exactness. The device runs the plan of internal/resample, which
-// equals vips_resize byte for byte given the tile geometry libvips
-// computes the result in (vips.Image.TileSize), because reducev and
-// reduceh compute sampling positions by addition from the start of each
-// region. A device result is memory, so its pixels do not depend on what
-// follows the resize; a lazy libvips result does, at a few positions of a
-// few scale factors (the plan calls those unsettled). With
-// Config.Deterministic (the default) the queue therefore also computes CPU
-// results into memory, in libvips' own geometry, and every result equals
-// every other whichever backend made it. Without it, CPU results stay lazy
-// (exactly transform.CPUResizer's) and unsettled plans stay on the CPU.
+// Bit-exactness. The device runs the plan of transform/internal/resample
+// that the CPU's resize engine computes too (transform.EnginePlan,
+// transform.CPUResizer): every result is memory and equals every other,
+// whichever backend made it, byte for byte. The plan restates
+// vips_resize and equals it but where libvips' own result depends on the
+// regions it is computed in (reducev and reduceh compute sampling
+// positions by addition from the start of each region; the plan calls
+// those positions unsettled).
 //
 // State and the metrics (Collectors) report on the device for /readyz and
 // /metrics.

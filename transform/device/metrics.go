@@ -4,14 +4,13 @@ import "github.com/prometheus/client_golang/prometheus"
 
 // Fallback reasons, the label values of pictor_device_fallbacks_total.
 const (
-	reasonOff       = "off"       // no device (off, absent)
-	reasonDead      = "dead"      // the device died earlier
-	reasonFormat    = "format"    // not uchar 1–4 bands, or enlarging
-	reasonSmall     = "small"     // under MinPixels
-	reasonUnsettled = "unsettled" // plan not settled and not Deterministic
-	reasonFull      = "full"      // Capacity jobs already on the device
-	reasonInput     = "input"     // the input did not decode into the buffer
-	reasonError     = "error"     // the device failed this job
+	reasonOff    = "off"    // no device (off, absent)
+	reasonDead   = "dead"   // the device died earlier
+	reasonFormat = "format" // not uchar 1–4 bands, or enlarging
+	reasonSmall  = "small"  // under MinPixels
+	reasonFull   = "full"   // Capacity jobs already on the device
+	reasonInput  = "input"  // the input did not decode into the buffer
+	reasonError  = "error"  // the device failed this job
 )
 
 // metrics are the queue's Prometheus collectors.
@@ -64,7 +63,7 @@ func newMetrics(q *Queue) *metrics {
 			Help: "1 for the device's current state (off, absent, ready, dead), 0 for the others.",
 		}, []string{"state"}),
 	}
-	for _, r := range []string{reasonOff, reasonDead, reasonFormat, reasonSmall, reasonUnsettled, reasonFull, reasonInput, reasonError} {
+	for _, r := range []string{reasonOff, reasonDead, reasonFormat, reasonSmall, reasonFull, reasonInput, reasonError} {
 		m.fallbacks.WithLabelValues(r)
 	}
 	return m

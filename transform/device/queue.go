@@ -211,41 +211,27 @@ type result struct {
 // Resize implements transform.Resizer.
 func (q *Queue) Resize(ctx context.Context, img *vips.Image, hscale, vscale float64) (*vips.Image, error) {
 	if q.dev == nil {
-		return q.onCPU(nil, img, hscale, vscale, reasonOff)
+		return q.onCPU(img, hscale, vscale, reasonOff)
 	}
 	if q.State() != StateReady {
-		return q.onCPU(nil, img, hscale, vscale, reasonDead)
+		return q.onCPU(img, hscale, vscale, reasonDead)
 	}
-	bands := img.Bands()
-	if img.BandFormat() != "uchar" || bands < 1 || bands > 4 {
-		return q.onCPU(nil, img, hscale, vscale, reasonFormat)
+	if int64(img.Width())*int64(img.Height()) < q.cfg.MinPixels {
+		return q.onCPU(img, hscale, vscale, reasonSmall)
 	}
-	w, h := img.Width(), img.Height()
-	if int64(w)*int64(h) < q.cfg.MinPixels {
-		return q.onCPU(nil, img, hscale, vscale, reasonSmall)
-	}
-	// libvips' own resize, built lazily (no pixels yet): the fallback, and
-	// the tile geometry the device must reproduce.
-	lazy, err := q.cpu.Resize(ctx, img, hscale, vscale)
-	if err != nil {
-		return nil, err
-	}
-	tw, th := lazy.TileSize()
-	plan, err := resample.NewPlan(w, h, bands, img.HasAlpha(), hscale, vscale, resample.Geometry{TileWidth: tw, TileHeight: th})
-	switch {
-	case err != nil:
-		return q.onCPU(lazy, img, hscale, vscale, reasonFormat)
-	case !plan.Settled() && !q.cfg.Deterministic:
-		return q.onCPU(lazy, img, hscale, vscale, reasonUnsettled)
+	// The plan the CPU's resize engine computes too: whichever backend
+	// runs a job, its pixels are the same.
+	plan := transform.EnginePlan(img, hscale, vscale)
+	if plan == nil {
+		return q.onCPU(img, hscale, vscale, reasonFormat)
 	}
 	select {
 	case q.slots <- struct{}{}:
 	default:
-		return q.onCPU(lazy, img, hscale, vscale, reasonFull)
+		return q.onCPU(img, hscale, vscale, reasonFull)
 	}
 	if err := ctx.Err(); err != nil {
 		<-q.slots
-		lazy.Close()
 		return nil, err
 	}
 	// Decode here, on the caller's goroutine: decoding is most of a PNG's
@@ -254,9 +240,10 @@ func (q *Queue) Resize(ctx context.Context, img *vips.Image, hscale, vscale floa
 	if err := img.WritePixels(*src); err != nil {
 		<-q.slots
 		q.release(src)
-		// The lazy image fails the same way when the pipeline saves it,
-		// where the failure is reported as a decode error.
-		return q.onCPU(lazy, img, hscale, vscale, reasonInput)
+		// The source's pixels failed to decode; report it as the
+		// pipeline's resize step would have.
+		q.m.fallbacks.WithLabelValues(reasonInput).Inc()
+		return nil, &transform.DecodeError{Err: err}
 	}
 	j := &job{ctx: ctx, plan: plan, src: src, like: img.Ref(), queued: time.Now(), done: make(chan result, 1)}
 	q.jobs <- j // never blocks: the slot taken above is room in the channel
@@ -264,17 +251,14 @@ func (q *Queue) Resize(ctx context.Context, img *vips.Image, hscale, vscale floa
 	select {
 	case r := <-j.done:
 		if err := ctx.Err(); err != nil && r.err != nil {
-			lazy.Close()
 			return nil, err
 		}
 		if r.err != nil {
-			return q.onCPU(lazy, img, hscale, vscale, reasonError)
+			return q.onCPU(img, hscale, vscale, reasonError)
 		}
-		lazy.Close()
 		q.m.jobs.WithLabelValues(q.dev.Name()).Inc()
 		return r.img, nil
 	case <-ctx.Done():
-		lazy.Close()
 		if j.taken.CompareAndSwap(false, true) {
 			// Still queued: the worker that dequeues it will drop it.
 			return nil, ctx.Err()
@@ -290,34 +274,16 @@ func (q *Queue) Resize(ctx context.Context, img *vips.Image, hscale, vscale floa
 }
 
 // ReadsOnce implements transform.OnceReader. Without a device every resize
-// is libvips' own, which reads its input once, top to bottom. With one, a
+// is the CPU's, which reads its input once, top to bottom. With one, a
 // job copies its input out for the device and, should the device fail,
 // reads it again for the CPU fallback: it needs the input in memory.
 func (q *Queue) ReadsOnce() bool { return q.dev == nil }
 
-// onCPU finishes a resize with libvips: lazy when already built, else
-// built now. With a device and Deterministic, the result is computed into
-// memory so that its pixels match a device result's (see the package doc).
-func (q *Queue) onCPU(lazy, img *vips.Image, hscale, vscale float64, reason string) (*vips.Image, error) {
+// onCPU runs a resize on the CPU (transform.CPUResizer), counting why.
+func (q *Queue) onCPU(img *vips.Image, hscale, vscale float64, reason string) (*vips.Image, error) {
 	q.m.fallbacks.WithLabelValues(reason).Inc()
 	q.m.jobs.WithLabelValues("cpu").Inc()
-	if lazy == nil {
-		var err error
-		if lazy, err = q.cpu.Resize(context.Background(), img, hscale, vscale); err != nil {
-			return nil, err
-		}
-	}
-	if q.dev == nil || !q.cfg.Deterministic {
-		return lazy, nil
-	}
-	defer lazy.Close()
-	out, err := lazy.CopyMemory()
-	if err != nil {
-		// The source's pixels failed to decode; report it as the
-		// pipeline's encode step would have.
-		return nil, &transform.DecodeError{Err: err}
-	}
-	return out, nil
+	return q.cpu.Resize(context.Background(), img, hscale, vscale)
 }
 
 // buffer returns a reused input buffer of n bytes when one is free and

@@ -14,7 +14,7 @@ import (
 func benchImage(b *testing.B) (pix []byte, w, h, bands int, name string) {
 	dir := os.Getenv("PICTOR_BENCH_CORPUS")
 	if dir == "" {
-		dir = filepath.Join("..", "..", "..", "..", "data", "bench-corpus")
+		dir = filepath.Join("..", "..", "..", "data", "bench-corpus")
 	}
 	path := filepath.Join(dir, "photo-3700x2400.png")
 	if _, err := os.Stat(path); err == nil {

@@ -45,7 +45,7 @@ func decode(t testing.TB, path string) (pix []byte, w, h, bands int, ok bool) {
 // and 6, and the t* transparency files).
 func alphaFiles(t testing.TB) []string {
 	t.Helper()
-	root := filepath.Join("..", "..", "..", "..", "testdata")
+	root := filepath.Join("..", "..", "..", "testdata")
 	names, err := filepath.Glob(filepath.Join(root, "corpus", "pngsuite", "*.png"))
 	if err != nil {
 		t.Fatal(err)
