@@ -379,11 +379,16 @@ func (p *Processor) resize(j *job) error {
 	if w == tw && h == th {
 		return nil
 	}
+	hs, vs := float64(tw)/float64(w), float64(th)/float64(h)
+	if img := p.direct(j, hs, vs); img != nil {
+		j.streamed = false
+		return j.replace(img, nil)
+	}
 	r := p.resizer
 	if j.cpu {
 		r = CPUResizer{}
 	}
-	if err := j.replace(r.Resize(j.ctx, j.img, float64(tw)/float64(w), float64(th)/float64(h))); err != nil {
+	if err := j.replace(r.Resize(j.ctx, j.img, hs, vs)); err != nil {
 		if j.ctx.Err() != nil {
 			return err
 		}
@@ -397,6 +402,42 @@ func (p *Processor) resize(j *job) error {
 		return j.replace(j.img.ExtractArea(0, 0, min(w, tw), min(h, th)))
 	}
 	return nil
+}
+
+// direct decodes the original and resizes it in one pass, the decoder's
+// rows going straight into the resize engine (vips.ResamplePNG,
+// vips.ResampleJPEG), when the resize is the first step to read the
+// decode and the decode is the original as stored: streamed (so read by
+// nothing else), 8-bit sRGB JPEG or PNG (not interlaced), with no
+// profile to convert from, no EXIF turn and nothing cut or turned before
+// the resize. j.img, the lazy decode, is then never evaluated. The
+// pixels are those of the engine over j.img. nil: not here, or the
+// decoder refused (the lazy decode then has its turn, and reports the
+// error if the file is bad).
+func (p *Processor) direct(j *job, hs, vs float64) *vips.Image {
+	h := j.hdr
+	if !j.streamed || j.cpu || j.frames > 1 || j.geo.region || h.HasICC || h.Orientation > 1 ||
+		h.BandBytes != 1 || h.Interpretation != "srgb" {
+		return nil
+	}
+	plan := EnginePlan(j.img, hs, vs)
+	if plan == nil {
+		return nil
+	}
+	var img *vips.Image
+	var err error
+	switch {
+	case h.Format == format.JPEG && h.Bands == 3:
+		img, err = vips.ResampleJPEG(j.src, h.Width, h.Height, j.shrink, plan.Engine(), j.img)
+	case h.Format == format.PNG && !h.Interlaced && (h.Bands == 3 || h.Bands == 4):
+		img, err = vips.ResamplePNG(j.src, plan.Engine(), j.img)
+	default:
+		return nil
+	}
+	if err != nil {
+		return nil
+	}
+	return img
 }
 
 func (p *Processor) cropOrPad(j *job) error {

@@ -556,3 +556,235 @@ pictor_resample_image(VipsImage *in, const PictorPlan *p, VipsImage **out)
 
 	return result;
 }
+
+// Decoders that feed the engine directly, for the two formats most
+// originals come in: no libvips loader, region or thread between the
+// decoder's rows and the resize. Each reads the same library with the same
+// settings as libvips' loader (vipspng.c, jpeg2vips.c in 8.14), so its
+// rows are the ones libvips would produce.
+
+#include <png.h>
+#include <jpeglib.h>
+#include <jerror.h>
+#include <setjmp.h>
+
+typedef struct {
+	const uint8_t *data;
+	size_t len, off;
+} PictorPngReader;
+
+static void
+pictor_png_read(png_structp png, png_bytep out, png_size_t n)
+{
+	PictorPngReader *r = png_get_io_ptr(png);
+
+	if (n > r->len - r->off)
+		png_error(png, "file truncated");
+	memcpy(out, r->data + r->off, n);
+	r->off += n;
+}
+
+static void
+pictor_png_error(png_structp png, png_const_charp msg)
+{
+	vips_error("pictor", "png: %s", msg);
+	png_longjmp(png, 1);
+}
+
+static void
+pictor_png_warning(png_structp png, png_const_charp msg)
+{
+	// libvips with fail_on "error" ignores warnings too.
+	(void) png;
+	(void) msg;
+}
+
+int
+pictor_resample_png(const void *data, size_t len, const PictorPlan *p,
+	VipsImage *like, VipsImage **out)
+{
+	PictorPngReader reader = { data, len, 0 };
+	png_structp png;
+	png_infop info;
+	PictorEngine *volatile e = NULL;
+	uint8_t *volatile row = NULL;
+	png_uint_32 width, height;
+	int depth, colour, interlace, bands, y, result;
+
+	if (!(png = png_create_read_struct(PNG_LIBPNG_VER_STRING, NULL,
+		pictor_png_error, pictor_png_warning))) {
+		vips_error("pictor", "png: out of memory");
+		return -1;
+	}
+	if (!(info = png_create_info_struct(png))) {
+		png_destroy_read_struct(&png, NULL, NULL);
+		vips_error("pictor", "png: out of memory");
+		return -1;
+	}
+	if (setjmp(png_jmpbuf(png))) {
+		png_destroy_read_struct(&png, &info, NULL);
+		g_free(row);
+		pictor_engine_free(e);
+		return -1;
+	}
+	// As vipspng.c: no sRGB profile check, no Adler-32 check, libpng's
+	// limits raised to libvips', chunk sizes bounded.
+#ifdef PNG_SKIP_sRGB_CHECK_PROFILE
+	png_set_option(png, PNG_SKIP_sRGB_CHECK_PROFILE, PNG_OPTION_ON);
+#endif
+#ifdef PNG_IGNORE_ADLER32
+	png_set_option(png, PNG_IGNORE_ADLER32, PNG_OPTION_ON);
+#endif
+	png_set_user_limits(png, VIPS_MAX_COORD, VIPS_MAX_COORD);
+	png_set_chunk_malloc_max(png, 50 * 1024 * 1024);
+	png_set_chunk_cache_max(png, 100);
+	png_set_read_fn(png, &reader, pictor_png_read);
+	png_read_info(png, info);
+	png_get_IHDR(png, info, &width, &height, &depth, &colour, &interlace,
+		NULL, NULL);
+
+	// vipspng.c's bands: palette and RGB are 3, one more with tRNS or an
+	// alpha colour type; palettes of fewer bits expand to 8. Grey, 16-bit
+	// and interlaced PNGs are not taken here (the caller checks the
+	// header); refuse them all the same.
+	bands = colour == PNG_COLOR_TYPE_PALETTE || colour == PNG_COLOR_TYPE_RGB ||
+		colour == PNG_COLOR_TYPE_RGB_ALPHA ? 3 : 0;
+	if (colour == PNG_COLOR_TYPE_PALETTE)
+		png_set_palette_to_rgb(png);
+	if (png_get_valid(png, info, PNG_INFO_tRNS)) {
+		png_set_tRNS_to_alpha(png);
+		bands += 1;
+	}
+	else if (colour == PNG_COLOR_TYPE_RGB_ALPHA)
+		bands += 1;
+	if (bands < 3 || (depth != 8 && colour != PNG_COLOR_TYPE_PALETTE) ||
+		interlace != PNG_INTERLACE_NONE ||
+		(int) width != p->width || (int) height != p->height ||
+		bands != p->bands) {
+		vips_error("pictor", "png: a %d×%d×%d plan for a %u×%u×%d "
+			"image (depth %d, interlace %d)", p->width, p->height,
+			p->bands, width, height, bands, depth, interlace);
+		png_longjmp(png, 1);
+	}
+	png_read_update_info(png, info);
+	if (png_get_rowbytes(png, info) != (size_t) width * bands) {
+		vips_error("pictor", "png: unexpected row length");
+		png_longjmp(png, 1);
+	}
+
+	if (!(e = pictor_engine_new(p, like)))
+		png_longjmp(png, 1);
+	row = g_malloc((size_t) width * bands);
+	for (y = 0; y < (int) height; y++) {
+		png_read_row(png, row, NULL);
+		pictor_engine_push(e, row);
+	}
+	// The rest of the file (chunks after the image data) is not read:
+	// libvips does not read it either when streaming.
+
+	result = pictor_engine_finish(e, out);
+	png_destroy_read_struct(&png, &info, NULL);
+	g_free(row);
+	pictor_engine_free(e);
+
+	return result;
+}
+
+typedef struct {
+	struct jpeg_error_mgr pub;
+	jmp_buf jmp;
+} PictorJpegError;
+
+static void
+pictor_jpeg_error_exit(j_common_ptr cinfo)
+{
+	PictorJpegError *err = (PictorJpegError *) cinfo->err;
+	char msg[JMSG_LENGTH_MAX];
+
+	(*cinfo->err->format_message)(cinfo, msg);
+	vips_error("pictor", "jpeg: %s", msg);
+	longjmp(err->jmp, 1);
+}
+
+// pictor_jpeg_emit is jpeg2vips.c's readjpeg_emit_message with fail_on
+// "error": warnings are tolerated, up to a hundred, but not the end of
+// the data (a truncated file), which libvips' source makes an error.
+static void
+pictor_jpeg_emit(j_common_ptr cinfo, int level)
+{
+	if (level >= 0)
+		return;
+	if (cinfo->err->msg_code == JWRN_JPEG_EOF) {
+		cinfo->err->msg_code = JERR_INPUT_EOF;
+		cinfo->err->error_exit(cinfo);
+	}
+	if (++cinfo->err->num_warnings >= 100)
+		cinfo->err->error_exit(cinfo);
+}
+
+static void
+pictor_jpeg_output_message(j_common_ptr cinfo)
+{
+	(void) cinfo;
+}
+
+int
+pictor_resample_jpeg(const void *data, size_t len, int shrink,
+	const PictorPlan *p, VipsImage *like, VipsImage **out)
+{
+	struct jpeg_decompress_struct cinfo;
+	PictorJpegError err;
+	PictorEngine *volatile e = NULL;
+	uint8_t *volatile row = NULL;
+	int width, height, result;
+
+	cinfo.err = jpeg_std_error(&err.pub);
+	err.pub.error_exit = pictor_jpeg_error_exit;
+	err.pub.emit_message = pictor_jpeg_emit;
+	err.pub.output_message = pictor_jpeg_output_message;
+	if (setjmp(err.jmp)) {
+		jpeg_destroy_decompress(&cinfo);
+		g_free(row);
+		pictor_engine_free(e);
+		return -1;
+	}
+	jpeg_create_decompress(&cinfo);
+	jpeg_mem_src(&cinfo, data, len);
+	jpeg_read_header(&cinfo, TRUE);
+	cinfo.scale_num = 1;
+	cinfo.scale_denom = shrink;
+	jpeg_calc_output_dimensions(&cinfo);
+
+	// jpeg2vips.c crops libjpeg's rounded-up scaled size to the floor.
+	width = cinfo.image_width / shrink;
+	height = cinfo.image_height / shrink;
+	if ((shrink != 1 && shrink != 2 && shrink != 4 && shrink != 8) ||
+		(cinfo.out_color_space != JCS_RGB &&
+			cinfo.out_color_space != JCS_GRAYSCALE) ||
+		cinfo.output_components != p->bands ||
+		width != p->width || height != p->height) {
+		vips_error("pictor", "jpeg: a %d×%d×%d plan for a %d×%d×%d "
+			"image", p->width, p->height, p->bands, width, height,
+			cinfo.output_components);
+		longjmp(err.jmp, 1);
+	}
+	if (!(e = pictor_engine_new(p, like)))
+		longjmp(err.jmp, 1);
+	jpeg_start_decompress(&cinfo);
+	row = g_malloc((size_t) cinfo.output_width * cinfo.output_components);
+	while ((int) cinfo.output_scanline < height) {
+		JSAMPROW r = row;
+
+		jpeg_read_scanlines(&cinfo, &r, 1);
+		pictor_engine_push(e, row);
+	}
+	// The rows past the floor, and the end of the file, are not read:
+	// jpeg_destroy_decompress abandons the decode, as libvips does.
+
+	result = pictor_engine_finish(e, out);
+	jpeg_destroy_decompress(&cinfo);
+	g_free(row);
+	pictor_engine_free(e);
+
+	return result;
+}

@@ -90,3 +90,53 @@ func (im *Image) Resample(p *Plan) (*Image, error) {
 	}
 	return wrap(out), nil
 }
+
+// ResamplePNG decodes buf, a PNG, and computes p over its rows as they are
+// inflated: no libvips loader, region or worker thread between them. It
+// takes the PNGs whose decode the pipeline uses as it is (8-bit RGB, RGBA
+// or palette, not interlaced; the caller checks the header) and decodes
+// them with libpng's settings of libvips' own loader, so the rows are
+// libvips'. like gives the result its interpretation and metadata. buf is
+// read during the call only.
+func ResamplePNG(buf []byte, p *Plan, like *Image) (*Image, error) {
+	return resampleBytes("resample_png", buf, p, like, func(data unsafe.Pointer, n C.size_t, cp *C.PictorPlan, l *C.VipsImage, out **C.VipsImage) C.int {
+		return C.pictor_resample_png(data, n, cp, l, out)
+	})
+}
+
+// ResampleJPEG is ResamplePNG for a JPEG (YCbCr or grey; the caller checks
+// the header) decoded by libjpeg at 1/shrink as Load's Shrink does: a
+// w×h original yields floor(w/shrink) × floor(h/shrink), shrink halved
+// where a side would fall below a pixel.
+func ResampleJPEG(buf []byte, w, h, shrink int, p *Plan, like *Image) (*Image, error) {
+	shrink, _ = clamp(w, h, max(shrink, 1), 1)
+	return resampleBytes("resample_jpeg", buf, p, like, func(data unsafe.Pointer, n C.size_t, cp *C.PictorPlan, l *C.VipsImage, out **C.VipsImage) C.int {
+		return C.pictor_resample_jpeg(data, n, C.int(shrink), cp, l, out)
+	})
+}
+
+func resampleBytes(op string, buf []byte, p *Plan, like *Image, f func(unsafe.Pointer, C.size_t, *C.PictorPlan, *C.VipsImage, **C.VipsImage) C.int) (*Image, error) {
+	if err := started(); err != nil {
+		return nil, err
+	}
+	if len(buf) == 0 {
+		return nil, &Error{Op: op, Msg: "empty input"}
+	}
+	if !p.valid() {
+		return nil, &Error{Op: op, Msg: "plan tables too short"}
+	}
+	var l *C.VipsImage
+	if like != nil {
+		l = like.p
+	}
+	var pin runtime.Pinner
+	defer pin.Unpin()
+	var out *C.VipsImage
+	r := f(unsafe.Pointer(unsafe.SliceData(buf)), C.size_t(len(buf)), p.cplan(&pin), l, &out)
+	runtime.KeepAlive(buf)
+	runtime.KeepAlive(like)
+	if r != 0 {
+		return nil, lastError(op)
+	}
+	return wrap(out), nil
+}

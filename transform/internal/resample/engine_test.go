@@ -1,8 +1,11 @@
 package resample
 
 import (
+	"os"
+	"path/filepath"
 	"testing"
 
+	"github.com/pictorhq/pictor/transform/format"
 	"github.com/pictorhq/pictor/transform/vips"
 )
 
@@ -45,4 +48,139 @@ func TestEngineEqualsReference(t *testing.T) {
 				c, d, px%p.OutWidth(), px/p.OutWidth(), at%c.bands, got[at], want[at], p.Stages)
 		}
 	}
+}
+
+// decoderFiles are the originals the direct decoders are checked on: the
+// PngSuite and EXIF-orientation sets, the test photos, and generated
+// ones (progressive JPEG, palette PNG with transparency, large RGBA).
+func decoderFiles(t *testing.T) map[string][]byte {
+	t.Helper()
+	root := filepath.Join("..", "..", "..", "testdata")
+	names, err := filepath.Glob(filepath.Join(root, "corpus", "*", "*.*g"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	names = append(names, filepath.Join(root, "alpha.png"), filepath.Join(root, "sample.jpg"))
+	files := map[string][]byte{}
+	for _, n := range names {
+		b, err := os.ReadFile(n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		files[filepath.Base(n)] = b
+	}
+	gen := func(name string, w, h, bands int, so vips.SaveOptions) {
+		img, err := vips.FromPixels(testImage(w, h, bands, bands == 4, uint64(len(files))), w, h, bands, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer img.Close()
+		b, err := img.Save(so)
+		if err != nil {
+			t.Fatal(err)
+		}
+		files[name] = b
+	}
+	gen("gen-progressive.jpg", 1203, 807, 3, vips.SaveOptions{Format: format.JPEG, Quality: 85, Progressive: true})
+	gen("gen-baseline.jpg", 2001, 1333, 3, vips.SaveOptions{Format: format.JPEG, Quality: 92})
+	gen("gen-rgba.png", 1501, 999, 4, vips.SaveOptions{Format: format.PNG})
+	gen("gen-rgb.png", 999, 1501, 3, vips.SaveOptions{Format: format.PNG})
+	return files
+}
+
+// TestDecodersEqualEngine: the decoders that feed the engine directly
+// (ResamplePNG, ResampleJPEG) give the pixels of the engine over libvips'
+// own decode, at every shrink-on-load and several scales, for every file
+// they take; files they do not take are refused with an error; and a
+// truncated file gives the same pixels or fails on both paths.
+func TestDecodersEqualEngine(t *testing.T) {
+	files := decoderFiles(t)
+	scales := [][2]float64{{0.5, 0.5}, {0.31, 0.29}, {0.1, 0.1}, {1, 0.4}, {0.9, 1}}
+	taken := 0
+	for name, data := range files {
+		h, err := vips.Probe(data)
+		if err != nil {
+			continue // PngSuite's broken files: the pipeline stops at the probe
+		}
+		shrinks := []int{1}
+		if h.Format == format.JPEG {
+			shrinks = []int{1, 2, 4, 8}
+		}
+		eligible := h.BandBytes == 1 && h.Interpretation == "srgb" && !h.HasICC &&
+			((h.Format == format.JPEG && h.Bands == 3) || (h.Format == format.PNG && !h.Interlaced && h.Bands >= 3))
+		for _, shrink := range shrinks {
+			for i, sc := range scales {
+				if !eligible && i > 0 {
+					break
+				}
+				cases := []struct {
+					what string
+					data []byte
+				}{{"whole", data}}
+				if i == 0 && shrink == 1 {
+					cases = append(cases, struct {
+						what string
+						data []byte
+					}{"truncated", data[:len(data)*2/3]})
+				}
+				for _, c := range cases {
+					lazy, err := vips.Load(c.data, vips.LoadOptions{Shrink: shrink, Sequential: true})
+					if err != nil {
+						continue // a truncation that cuts the header
+					}
+					srgb, err := lazy.ToSRGB()
+					lazy.Close()
+					if err != nil {
+						t.Fatal(err)
+					}
+					p, err := NewPlan(srgb.Width(), srgb.Height(), srgb.Bands(), srgb.HasAlpha(), sc[0], sc[1], Geometry{})
+					if err != nil {
+						srgb.Close()
+						continue
+					}
+					var got *vips.Image
+					var gerr error
+					if h.Format == format.JPEG {
+						got, gerr = vips.ResampleJPEG(c.data, h.Width, h.Height, shrink, p.Engine(), srgb)
+					} else {
+						got, gerr = vips.ResamplePNG(c.data, p.Engine(), srgb)
+					}
+					want, werr := srgb.Resample(p.Engine())
+					srgb.Close()
+					switch {
+					case !eligible && c.what == "whole":
+						if gerr == nil && h.Format != format.JPEG {
+							t.Errorf("%s (%s, %d bands, interlaced %v): decoded directly, want refused", name, h.Interpretation, h.Bands, h.Interlaced)
+						}
+					case gerr != nil && werr != nil:
+					case gerr != nil || werr != nil:
+						if c.what == "whole" || gerr == nil {
+							t.Errorf("%s %s shrink %d scale %v: direct error %v, engine over libvips error %v", name, c.what, shrink, sc, gerr, werr)
+						}
+					default:
+						taken++
+						g, w := pixelsOf(t, got), pixelsOf(t, want)
+						if d, at := maxDiff(g, w); d != 0 || len(g) != len(w) {
+							t.Errorf("%s %s shrink %d scale %v: max diff %d at %d (%d vs %d samples)", name, c.what, shrink, sc, d, at, len(g), len(w))
+						}
+					}
+					got.Close()
+					want.Close()
+				}
+			}
+		}
+	}
+	if taken < 100 {
+		t.Errorf("only %d direct decodes compared", taken)
+	}
+	t.Logf("%d direct decodes equal the engine over libvips' decode", taken)
+}
+
+func pixelsOf(t *testing.T, img *vips.Image) []byte {
+	t.Helper()
+	b := make([]byte, img.Width()*img.Height()*img.Bands())
+	if err := img.WritePixels(b); err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
