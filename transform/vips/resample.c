@@ -718,6 +718,8 @@ pictor_resample_image(VipsImage *in, const PictorPlan *p, VipsImage **out)
 #include <jerror.h>
 #include <setjmp.h>
 
+#include "jpegdc.h"
+
 typedef struct {
 	const uint8_t *data;
 	size_t len, off;
@@ -878,6 +880,36 @@ pictor_jpeg_output_message(j_common_ptr cinfo)
 	(void) cinfo;
 }
 
+static void
+pictor_push_row(void *a, const uint8_t *row)
+{
+	PictorEngine *e = a;
+
+	// jpegdc.c gives libjpeg's rows, rounded up; the crop to the floor
+	// is here.
+	if (e->y_in < e->p->height)
+		pictor_engine_push(e, row, 0);
+}
+
+// pictor_resample_jpeg_dc is pictor_resample_jpeg at 1/8 with jpegdc.c's
+// decoder: 0 with *out set, or -1 when that decoder did not take the file.
+static int
+pictor_resample_jpeg_dc(const void *data, size_t len, const PictorPlan *p,
+	VipsImage *like, VipsImage **out)
+{
+	PictorEngine *e;
+	int result;
+
+	if (!(e = pictor_engine_new(p, like)))
+		return -1;
+	result = pictor_jpeg_dc(data, len, pictor_push_row, e);
+	if (!result)
+		result = pictor_engine_finish(e, out);
+	pictor_engine_free(e);
+	vips_error_clear();
+	return result;
+}
+
 int
 pictor_resample_jpeg(const void *data, size_t len, int shrink,
 	const PictorPlan *p, VipsImage *like, VipsImage **out)
@@ -887,6 +919,9 @@ pictor_resample_jpeg(const void *data, size_t len, int shrink,
 	PictorEngine *volatile e = NULL;
 	uint8_t *volatile row = NULL;
 	int width, height, result;
+
+	if (shrink == 8 && !pictor_resample_jpeg_dc(data, len, p, like, out))
+		return 0;
 
 	cinfo.err = jpeg_std_error(&err.pub);
 	err.pub.error_exit = pictor_jpeg_error_exit;
@@ -937,4 +972,31 @@ pictor_resample_jpeg(const void *data, size_t len, int shrink,
 	pictor_engine_free(e);
 
 	return result;
+}
+
+typedef struct {
+	uint8_t *buf;
+	size_t len, off, rowlen;
+} PictorRows;
+
+static void
+pictor_collect_row(void *a, const uint8_t *row)
+{
+	PictorRows *r = a;
+
+	if (r->off + r->rowlen <= r->len) {
+		memcpy(r->buf + r->off, row, r->rowlen);
+		r->off += r->rowlen;
+	}
+}
+
+int
+pictor_jpeg_eighth(const void *data, size_t len, void *buf, size_t buflen,
+	int rowlen)
+{
+	PictorRows r = { buf, buflen, 0, (size_t) rowlen };
+
+	if (pictor_jpeg_dc(data, len, pictor_collect_row, &r))
+		return -1;
+	return r.off == buflen ? 0 : -1;
 }

@@ -140,3 +140,23 @@ func resampleBytes(op string, buf []byte, p *Plan, like *Image, f func(unsafe.Po
 	}
 	return wrap(out), nil
 }
+
+// DecodeJPEGEighth decodes buf at 1/8 scale with the decoder ResampleJPEG
+// uses for that scale (jpegdc.c): width × height rounded up from the
+// original's eighth, bands 3 (RGB) or 1 (grey), as libjpeg decodes it. An
+// error means that decoder does not take the file (progressive,
+// arithmetic, 4:2:2, CMYK, …) or gave up on it; ResampleJPEG then decodes
+// with libjpeg. For tests and benchmarks.
+func DecodeJPEGEighth(buf []byte, h Header) ([]byte, error) {
+	bands := h.Bands
+	if len(buf) == 0 || bands < 1 {
+		return nil, &Error{Op: "jpeg_eighth", Msg: "empty input"}
+	}
+	w, ht := (h.Width+7)/8, (h.Height+7)/8
+	pix := make([]byte, w*ht*bands)
+	if C.pictor_jpeg_eighth(unsafe.Pointer(unsafe.SliceData(buf)), C.size_t(len(buf)),
+		unsafe.Pointer(unsafe.SliceData(pix)), C.size_t(len(pix)), C.int(w*bands)) != 0 {
+		return nil, &Error{Op: "jpeg_eighth", Msg: "not taken"}
+	}
+	return pix, nil
+}

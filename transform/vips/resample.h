@@ -48,4 +48,10 @@ int pictor_resample_png(const void *data, size_t len, const PictorPlan *p,
 int pictor_resample_jpeg(const void *data, size_t len, int shrink,
 	const PictorPlan *p, VipsImage *like, VipsImage **out);
 
+// pictor_jpeg_eighth decodes data at 1/8 with jpegdc.c into buf, which
+// holds exactly its rows of rowlen bytes: -1 where that decoder does not
+// take the file (for tests and benchmarks).
+int pictor_jpeg_eighth(const void *data, size_t len, void *buf, size_t buflen,
+	int rowlen);
+
 #endif

@@ -1,6 +1,8 @@
 package resample
 
 import (
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/pictorhq/pictor/transform/vips"
@@ -63,5 +65,43 @@ func BenchmarkEngine(b *testing.B) {
 			})
 		})
 		img.Close()
+	}
+}
+
+// BenchmarkJPEGEighth compares the 1/8-scale decoder with libjpeg's decode
+// at 1/8 (libvips' jpegload at shrink 8, into memory) on the bench
+// corpus' photos (skipped without it: make corpus).
+func BenchmarkJPEGEighth(b *testing.B) {
+	dir := filepath.Join("..", "..", "..", "data", "bench-corpus")
+	for _, name := range []string{"ukui-firstgeneration-3640x2400.jpg", "photo-3840x2400.jpg", "testdata-sample-1200x800.jpg"} {
+		data, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil {
+			b.Skipf("bench corpus: %v (make corpus)", err)
+		}
+		h, err := vips.Probe(data)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Run(name+"/eighth", func(b *testing.B) {
+			for b.Loop() {
+				if _, err := vips.DecodeJPEGEighth(data, h); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run(name+"/libjpeg", func(b *testing.B) {
+			for b.Loop() {
+				img, err := vips.Load(data, vips.LoadOptions{Shrink: 8, Sequential: true})
+				if err != nil {
+					b.Fatal(err)
+				}
+				m, err := img.CopyMemory()
+				if err != nil {
+					b.Fatal(err)
+				}
+				m.Close()
+				img.Close()
+			}
+		})
 	}
 }

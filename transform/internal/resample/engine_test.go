@@ -184,3 +184,69 @@ func pixelsOf(t *testing.T, img *vips.Image) []byte {
 	}
 	return b
 }
+
+// TestJPEGEighthEqualsLibjpeg: the 1/8-scale decoder (vips.DecodeJPEGEighth)
+// gives libjpeg's pixels (libvips' jpegload at shrink 8) for every file it
+// takes, takes the kinds it is for (baseline 4:2:0, 4:4:4, grey, every
+// component alike, restart intervals), and refuses the rest, which
+// ResampleJPEG leaves to libjpeg.
+func TestJPEGEighthEqualsLibjpeg(t *testing.T) {
+	files := decoderFiles(t)
+	names, err := filepath.Glob(filepath.Join("..", "..", "..", "testdata", "jpegdc", "*.jpg"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range names {
+		b, err := os.ReadFile(n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		files["jpegdc/"+filepath.Base(n)] = b
+	}
+	refused := map[string]bool{
+		"jpegdc/subsample-422.jpg": true, "jpegdc/arithmetic.jpg": true,
+		"jpegdc/progressive.jpg": true, "jpegdc/rgb.jpg": true, "gen-progressive.jpg": true,
+	}
+	taken := 0
+	for name, data := range files {
+		h, err := vips.Probe(data)
+		if err != nil || h.Format != format.JPEG {
+			continue
+		}
+		got, err := vips.DecodeJPEGEighth(data, h)
+		if refused[name] {
+			if err == nil {
+				t.Errorf("%s: taken, want refused", name)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("%s: %v, want taken", name, err)
+			continue
+		}
+		taken++
+		img, err := vips.Load(data, vips.LoadOptions{Shrink: 8})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := pixelsOf(t, img)
+		w, ht, bands := img.Width(), img.Height(), img.Bands()
+		img.Close()
+		stride := (h.Width + 7) / 8 * bands
+		for y := range ht {
+			g, wr := got[y*stride:][:w*bands], want[y*w*bands:][:w*bands]
+			if d, at := maxDiff(g, wr); d != 0 {
+				t.Errorf("%s: row %d: max diff %d at sample %d (%d vs libjpeg %d)", name, y, d, at, g[at], wr[at])
+				break
+			}
+		}
+		// The data cut short must be refused, never decoded into made-up
+		// pixels.
+		if _, err := vips.DecodeJPEGEighth(data[:len(data)*3/4], h); err == nil {
+			t.Errorf("%s cut to 3/4: taken, want refused", name)
+		}
+	}
+	if taken < 20 {
+		t.Errorf("only %d files taken", taken)
+	}
+}
