@@ -34,10 +34,10 @@ func WriteHTML(path string, r *Run) error {
 // Page model: what the template needs, already formatted.
 
 type page struct {
-	Title    string
-	Started  string
-	Machine  []fact
-	Command  string
+	Title   string
+	Started string
+	Machine []fact
+	Command string
 	// Peers is Pictor beside each peer, as the text and Markdown tables
 	// have it.
 	Peers    []peerTable
