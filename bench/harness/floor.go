@@ -328,7 +328,7 @@ func (c *cli) runFloors(ctx context.Context, e *env, done []*measured) (map[stri
 			Label: FloorLabel, Requests: int64(cost.Images), Workers: c.baselineWorkers, Seconds: wall.Seconds(),
 			CPUPerRequest: ms(cost.PerImage()), Detail: w.floorDetail(cost, c.baselineWorkers),
 		}
-		fmt.Fprintf(e.stderr, "bench: %s: libvips floor %.2f ms-cpu per request over %d requests in %.1f s\n", label, f.CPUPerRequest, f.Requests, f.Seconds)
+		fmt.Fprintf(e.stderr, "bench: %s: libvips floor %.2f ms-cpu per request over %d requests in %.2f s\n", label, f.CPUPerRequest, f.Requests, f.Seconds)
 		floors[label] = f
 	}
 	return floors, nil
