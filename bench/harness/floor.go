@@ -102,8 +102,8 @@ func (w *floorWork) target(width int) (int, int) {
 }
 
 // jpegShrink is the largest of 8, 4, 2, 1 that decodes a w×h JPEG to at
-// least tw×th: shrink-on-load as libvips users (vipsthumbnail among them)
-// choose it, leaving the rest to the Lanczos3 resize.
+// least tw×th (libjpeg scales in the DCT, so this is far cheaper than a
+// full decode), leaving the rest to the Lanczos3 resize.
 func jpegShrink(w, h, tw, th int) int {
 	for s := 8; s > 1; s /= 2 {
 		if w/s >= tw && h/s >= th {
@@ -113,7 +113,7 @@ func jpegShrink(w, h, tw, th int) int {
 	return 1
 }
 
-// loadOptions is how request for a tw×th output (as displayed) loads the
+// loadOptions is how a request for a tw×th output (as displayed) loads the
 // original: shrunk on load where the format can (JPEG by a power of two,
 // WebP by any scale), sequentially unless an EXIF turn must see the whole
 // image first. buf is borrowed: the floor's buffers are mapped outside the
@@ -176,8 +176,10 @@ func (w *floorWork) make(buf []byte, width int) ([]byte, error) {
 	if err := step(img.ToSRGB()); err != nil {
 		return nil, err
 	}
-	if err := step(img.Resize(float64(tw)/float64(img.Width()), float64(th)/float64(pageHeight))); err != nil {
-		return nil, err
+	if hs, vs := float64(tw)/float64(img.Width()), float64(th)/float64(pageHeight); hs != 1 || vs != 1 {
+		if err := step(img.Resize(hs, vs)); err != nil {
+			return nil, err
+		}
 	}
 	return img.Save(vips.SaveOptions{Format: w.out, Quality: w.quality, Animation: anim})
 }
