@@ -45,6 +45,11 @@
 #                   included, as the in-process baseline does; on, a cold
 #                   variant of an original decoded a moment ago skips its
 #                   decode, and "cold" would measure a cache.
+#   BENCH_FLOOR     0 skips the libvips floor of the imgproxy scenarios (1):
+#                   after them, the harness makes each one's requests again
+#                   in its own process with plain libvips calls (harness
+#                   --floor, at most 8 s each) and reports Pictor's CPU per
+#                   request over that floor; never with BENCH_IMGPROXY=0
 #   BENCH_PEER      0 skips the image_filter peer (1)
 #   BENCH_BASELINE  0 skips the in-process baseline (1); scripts/soak.sh does
 #   BENCH_CACHE_FRONT  0 skips the second Nginx front with the proxy_cache
@@ -61,6 +66,7 @@ decode_cache=${BENCH_DECODE_CACHE:-0}
 imgproxy=${BENCH_IMGPROXY:-1}
 peer_secs=${BENCH_PEER_SECONDS:-20}
 imgproxy_bin=${IMGPROXY_BIN:-}
+floor=${BENCH_FLOOR:-1}
 if [ "$imgproxy" = only ]; then
   peer=${BENCH_PEER:-0} baseline=${BENCH_BASELINE:-0} cache_front=${BENCH_CACHE_FRONT:-0}
 else
@@ -76,6 +82,7 @@ if ! [[ $rounds =~ ^[1-9][0-9]*$ ]]; then die "BENCH_ROUNDS=$rounds: want a whol
 if ! [[ $open_rate =~ ^[1-9][0-9]*$ ]]; then die "BENCH_OPEN_RATE=$open_rate: want a whole number"; fi
 if ! [[ $peer_secs =~ ^[1-9][0-9]*$ ]]; then die "BENCH_PEER_SECONDS=$peer_secs: want a whole number of seconds"; fi
 case $imgproxy in 0 | 1 | only) ;; *) die "BENCH_IMGPROXY=$imgproxy: want 1, 0 or only" ;; esac
+case $floor in 0 | 1) ;; *) die "BENCH_FLOOR=$floor: want 1 or 0" ;; esac
 if [ -n "$imgproxy_bin" ]; then
   [ -x "$imgproxy_bin" ] || die "IMGPROXY_BIN=$imgproxy_bin is not an executable file"
   imgproxy_bin=$(cd "$(dirname "$imgproxy_bin")" && pwd)/$(basename "$imgproxy_bin")
@@ -303,7 +310,8 @@ fi
 # original at 600 widths, each asked for once. Quality 80 on both sides,
 # given explicitly. copies= covers 40 (JPEG) and 15 (PNG) req/s; a faster
 # server ends its run when they are used up. The checks are the issue's
-# targets.
+# targets; max-floor-ratio checks Pictor's CPU per request against the
+# libvips floor of the same requests (BENCH_FLOOR).
 peer_jpeg=ukui-firstgeneration-3640x2400.jpg
 peer_png=photo-3700x2400.png
 # The animated scenario (issue 17): distinct copies of a 100-frame
@@ -316,7 +324,7 @@ anim_spec="distinct:name=imgproxy-anim-webp,file=generated/anim-100f-480x270.gif
 if [ -z "${BENCH_SCENARIOS:-}" ] && [ "$imgproxy" != 0 ]; then
   both="targets=pictor-defaults+imgproxy,conns=4,duration=${peer_secs}s,quality=80,max-rss-ratio=0.8"
   specs+=(
-    "distinct:name=imgproxy-jpeg,file=$peer_jpeg,width=400,copies=$((peer_secs * 40)),min-ratio=1.15,$both"
+    "distinct:name=imgproxy-jpeg,file=$peer_jpeg,width=400,copies=$((peer_secs * 40)),min-ratio=1.15,max-floor-ratio=1.05,$both"
     "distinct:name=imgproxy-png-webp,file=$peer_png,out=webp,width=400,copies=$((peer_secs * 15)),min-ratio=1.10,$both"
     "widths:name=imgproxy-widths,file=$peer_jpeg,widths=300-899,min-ratio=3,$both"
     "$anim_spec"
@@ -341,10 +349,15 @@ if [ -n "$imgproxy_bin" ] && [[ " ${specs[*]} " == *pictor-defaults* ]]; then
   done
   curl -fsS "http://127.0.0.1:$defaults_admin/healthz" >/dev/null 2>&1 || die "the pictor-defaults sidecar did not come up"
   step "pictor-defaults sidecar on 127.0.0.1:$defaults_port (pid $defaults_pid), every setting at its default"
+  floor_note=''
+  if [ "$floor" = 1 ] && [ "$imgproxy" != 0 ]; then
+    args+=(--floor --floor-time 8s)
+    floor_note=" The libvips floor is each of these scenarios' requests (the same bytes, widths, output format and quality 80) made again in the harness process after the runs, as a plain libvips user makes them, through the project's binding \`transform/vips\` but not its pipeline: \`vips.Load\` with shrink-on-load (JPEG by the largest of 1, 2, 4, 8 that keeps the target's size, WebP by scale, PNG and GIF none; an animated GIF's frames as one tall image) and sequential access, reading the bytes in place, \`ToSRGB\`, \`Resize\` (vips_resize, Lanczos3, premultiplied with alpha) and \`Save\` at quality 80, $(nproc) at a time (the sidecar's workers), for at most 8 s or as many requests as Pictor had; its CPU per request is the harness process's CPU time (getrusage, every thread) over the requests made, under the sidecar's \`MALLOC_\` settings."
+  fi
   args+=(--target "pictor-defaults=http://127.0.0.1:$defaults_port"
     --pid "pictor-defaults=$defaults_pid" --procs pictor-defaults=pictor-defaults
     --imgproxy "$imgproxy_bin"
-    --note "imgproxy scenarios: pictor-defaults is a second sidecar, \`bin/pictor serve\` on TCP with every \`PICTOR_\` setting at its default (memory, disk and decoded-original tiers included) but the listeners, data directory and secrets, and supervisord's \`MALLOC_ARENA_MAX=2 MALLOC_MMAP_THRESHOLD_=1048576\`; imgproxy $("$imgproxy_bin" version 2>/dev/null) is started by the harness with \`IMGPROXY_LOCAL_FILESYSTEM_ROOT\` at the corpus, unsigned URLs (\`/insecure/rs:fit:W:0/q:80/plain/local:///FILE@EXT\`), \`IMGPROXY_QUALITY=80\`, \`IMGPROXY_MAX_ANIMATION_FRAMES=200\` (Pictor's frame limit, for the animated scenario), no ETag or Last-Modified, \`MALLOC_ARENA_MAX=2\` (its Docker image's) and its default workers, 2 × GOMAXPROCS = $((2 * $(nproc))). Both are reached directly on loopback TCP, one after the other, with the same requests in the same order; each request of a distinct run is an original neither has seen (a copy of the photo with its own JPEG comment or PNG tEXt chunk, uploaded to Pictor, written under the corpus directory for imgproxy)."
+    --note "imgproxy scenarios: pictor-defaults is a second sidecar, \`bin/pictor serve\` on TCP with every \`PICTOR_\` setting at its default (memory, disk and decoded-original tiers included) but the listeners, data directory and secrets, and supervisord's \`MALLOC_ARENA_MAX=2 MALLOC_MMAP_THRESHOLD_=1048576\`; imgproxy $("$imgproxy_bin" version 2>/dev/null) is started by the harness with \`IMGPROXY_LOCAL_FILESYSTEM_ROOT\` at the corpus, unsigned URLs (\`/insecure/rs:fit:W:0/q:80/plain/local:///FILE@EXT\`), \`IMGPROXY_QUALITY=80\`, \`IMGPROXY_MAX_ANIMATION_FRAMES=200\` (Pictor's frame limit, for the animated scenario), no ETag or Last-Modified, \`MALLOC_ARENA_MAX=2\` (its Docker image's) and its default workers, 2 × GOMAXPROCS = $((2 * $(nproc))). Both are reached directly on loopback TCP, one after the other, with the same requests in the same order; each request of a distinct run is an original neither has seen (a copy of the photo with its own JPEG comment or PNG tEXt chunk, uploaded to Pictor, written under the corpus directory for imgproxy).$floor_note"
   )
 fi
 for s in "${specs[@]}"; do args+=(--scenario "$s"); done

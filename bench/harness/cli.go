@@ -37,6 +37,8 @@ Scenarios (repeatable; default: cold, srcset, hot, mixed, upload):
              distinct: width=W (400)  copies=N (max)
              widths:   widths=LO-HI (300-899)
              min-ratio=R  max-rss-ratio=R   checks of Pictor ÷ peer
+             max-floor-ratio=R  check of Pictor's CPU ÷ the libvips floor's
+                               (--floor)
   e.g. --scenario 'cold:name=cold-jpeg,formats=jpeg,conns=4,max-rss=pictor:200MB'
 
 Server cost (repeatable):
@@ -70,6 +72,11 @@ type cli struct {
 	baseline        bool
 	baselineTime    time.Duration
 	baselineWorkers int
+
+	// floor asks for the libvips floor of each peer scenario (floor.go),
+	// within floorTime each.
+	floor     bool
+	floorTime time.Duration
 
 	jsonPath, htmlPath, docPath string
 	notes                       []string
@@ -188,7 +195,9 @@ func (c *cli) flagSet(fl *flagged, stderr io.Writer) *flag.FlagSet {
 	fs.DurationVar(&c.cfg.Timeout, "timeout", c.cfg.Timeout, "per request")
 	fs.BoolVar(&c.baseline, "baseline", false, "after the runs, make the cold runs' transforms again in this process and report cold CPU over pipeline CPU")
 	fs.DurationVar(&c.baselineTime, "baseline-time", 30*time.Second, "about how long the baseline may take")
-	fs.IntVar(&c.baselineWorkers, "baseline-workers", runtime.GOMAXPROCS(0), "baseline transforms at once (the sidecar's PICTOR_WORKERS)")
+	fs.IntVar(&c.baselineWorkers, "baseline-workers", runtime.GOMAXPROCS(0), "baseline and floor transforms at once (the sidecar's PICTOR_WORKERS)")
+	fs.BoolVar(&c.floor, "floor", false, "after the runs, make each distinct and widths scenario's requests again in this process with plain libvips calls and report Pictor's CPU over that floor")
+	fs.DurationVar(&c.floorTime, "floor-time", 8*time.Second, "about how long the floor of each scenario may take")
 	fs.StringVar(&c.jsonPath, "json", "", "write the results to this JSON `file`")
 	fs.StringVar(&c.htmlPath, "html", "", "write the HTML report with charts to this `file`")
 	fs.StringVar(&c.docPath, "doc", "", "rewrite the block between <!-- bench:begin --> and <!-- bench:end --> of this Markdown `file` (make bench: "+DefaultDoc+")")
@@ -281,8 +290,8 @@ func (c *cli) check() error {
 	if err := c.cfg.Validate(); err != nil {
 		return err
 	}
-	if c.baselineWorkers < 1 || c.baselineTime <= 0 {
-		return fmt.Errorf("%w: --baseline-workers and --baseline-time must be positive", ErrUsage)
+	if c.baselineWorkers < 1 || c.baselineTime <= 0 || c.floorTime <= 0 {
+		return fmt.Errorf("%w: --baseline-workers, --baseline-time and --floor-time must be positive", ErrUsage)
 	}
 	if c.docPath != "" {
 		return checkDoc(c.docPath)

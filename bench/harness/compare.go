@@ -50,8 +50,9 @@ func workload(sp Spec) string {
 }
 
 // comparisons sets each Pictor result of a peer scenario beside each peer
-// result of the same scenario.
-func comparisons(results []*measured) []report.Comparison {
+// result of the same scenario, with the scenario's libvips floor where
+// floors has one.
+func comparisons(results []*measured, floors map[string]*report.Floor) []report.Comparison {
 	var out []report.Comparison
 	for _, p := range results {
 		if !p.target.IsPictor() || !slices.Contains(PeerKinds, p.spec.Kind) {
@@ -63,7 +64,7 @@ func comparisons(results []*measured) []report.Comparison {
 			}
 			out = append(out, report.Comparison{
 				Scenario: p.spec.label(), Workload: workload(p.spec),
-				Pictor: side(p), Peer: side(q),
+				Pictor: side(p), Peer: side(q), Floor: floors[p.spec.label()],
 			})
 		}
 	}
@@ -71,7 +72,8 @@ func comparisons(results []*measured) []report.Comparison {
 }
 
 // comparisonChecks are the checks the peer scenarios ask for (min-ratio,
-// max-rss-ratio) on their comparisons.
+// max-rss-ratio, max-floor-ratio) on their comparisons, and Pictor's CPU
+// over the libvips floor wherever it was measured, checked or not.
 func comparisonChecks(results []*measured, cs []report.Comparison) []report.Ratio {
 	specs := map[string]Spec{}
 	for _, m := range results {
@@ -94,6 +96,27 @@ func comparisonChecks(results []*measured, cs []report.Comparison) []report.Rati
 				q.PeakRSS, sp.MaxRSSRatio, "lower",
 				fmt.Sprintf("%.1f MB ÷ %.1f MB, each server's process group read every %v", float64(c.Pictor.PeakRSSBytes)/1e6, float64(c.Peer.PeakRSSBytes)/1e6, sp.Config.SampleEvery)))
 		}
+		if r, ok := floorCheck(c, sp.MaxFloorRatio); ok {
+			out = append(out, r)
+		}
 	}
 	return out
+}
+
+// floorCheck is Pictor's CPU per request over c's libvips floor, checked
+// against target when it is above 0; ok is false when either figure is
+// unknown.
+func floorCheck(c *report.Comparison, target float64) (report.Ratio, bool) {
+	value, _ := c.FloorRatio()
+	if value == 0 {
+		return report.Ratio{}, false
+	}
+	f := c.Floor
+	name := fmt.Sprintf("CPU ms/req, %s ÷ %s (%s)", c.Pictor.Target, f.Label, c.Scenario)
+	detail := fmt.Sprintf("server %.2f ms-cpu per request (%d requests) ÷ %s %.2f ms-cpu per request: %s",
+		c.Pictor.CPUPerRequest, c.Pictor.Requests, f.Label, f.CPUPerRequest, f.Detail)
+	if target <= 0 {
+		return report.Ratio{Name: name, Value: value, Met: true, Detail: detail}, true
+	}
+	return check(name, value, target, "lower", detail), true
 }

@@ -155,3 +155,26 @@ func uniqueBytes(dst []byte, f *File, n uint64) []byte {
 		return append(dst, f.Data[2:]...)
 	}
 }
+
+// restamp turns buf, a copy of f that uniqueBytes made, into copy n in
+// place: only the tag differs between copies (and, in a PNG, the CRC of the
+// chunk that holds it), so a loop over many copies need not write a whole
+// file's bytes for each.
+func restamp(buf []byte, f *File, n uint64) {
+	var at int
+	switch f.Format {
+	case format.PNG:
+		// The tEXt chunk sits where IEND was: length (4), type and keyword
+		// ("tEXtbench\x00", 10), the tag, the CRC of type to tag.
+		chunk := len(f.Data) - 12 + 4
+		at = chunk + 10
+		binary.BigEndian.PutUint64(buf[at:], n)
+		binary.BigEndian.PutUint32(buf[at+8:], crc32.ChecksumIEEE(buf[chunk:at+8]))
+		return
+	case format.GIF:
+		at = len(f.Data) - 1 + 3 // after the image data: 21 FE, the sub-block's length
+	default:
+		at = 2 + 4 + len("bench ") // SOI, COM and its length, the comment's text
+	}
+	binary.BigEndian.PutUint64(buf[at:], n)
+}

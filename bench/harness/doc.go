@@ -27,7 +27,11 @@
 // and written under the corpus directory for the peer), widths asks for one
 // original at a span of widths, each once. The harness can start imgproxy
 // itself as that peer (imgproxy.go); comparisons (compare.go) put both
-// sides' figures and their ratio in one table.
+// sides' figures and their ratio in one table. With --floor, Floor
+// (floor.go) then makes each peer scenario's requests again in this
+// process with plain libvips calls (shrink-on-load, vips_resize, save; not
+// Pictor's pipeline), and the table gains that libvips floor's CPU per
+// request and each server's CPU over it.
 //
 // Cold and srcset requests are variants this invocation has not asked for
 // before (variants.go), so no cache tier answers them; the decoded-original

@@ -126,7 +126,7 @@ func TestMainAgainstPictor(t *testing.T) {
 		"--scenario", "upload:max=10,duration=10s,warmup=0s,conns=2",
 		"--scenario", "distinct:name=vs-jpeg,file=sample.jpg,width=100,copies=6,conns=2,targets=pictor+peer",
 		"--scenario", "widths:name=vs-widths,file=sample.jpg,widths=100-109,out=webp,conns=2,targets=pictor+peer",
-		"--baseline", "--baseline-time", "2s", "--seed", "42",
+		"--baseline", "--baseline-time", "2s", "--floor", "--floor-time", "2s", "--seed", "42",
 		"--json", jsonPath, "--doc", readme, "--progress=false", "--note", "A note.",
 	}, &stdout, &stderr)
 	if err != nil {
@@ -159,6 +159,13 @@ func TestMainAgainstPictor(t *testing.T) {
 	}
 	for _, c := range run.Comparisons {
 		want := map[string]int64{"vs-jpeg": 6, "vs-widths": 10}[c.Scenario]
+		// The libvips floor of the same requests, and Pictor's CPU over it
+		// among the ratios (wide bounds, as below).
+		if f := c.Floor; f == nil || f.Label != FloorLabel || f.Requests < 1 || f.Requests > want || f.CPUPerRequest <= 0 {
+			t.Errorf("%s: floor %+v; want up to %d requests that cost CPU", c.Scenario, f, want)
+		} else if p, _ := c.FloorRatio(); p < 0.2 || p > 20 {
+			t.Errorf("%s: Pictor's CPU ÷ the floor's = %.2f (%.2f ÷ %.2f ms)", c.Scenario, p, c.Pictor.CPUPerRequest, f.CPUPerRequest)
+		}
 		for _, sd := range []report.Side{c.Pictor, c.Peer} {
 			if sd.Requests != want || sd.Errors != 0 || sd.Throughput <= 0 || sd.BytesPerRequest <= 0 || sd.PeakRSSBytes <= 0 {
 				t.Errorf("%s, %s: %+v; want %d requests answered, and the server's process read", c.Scenario, sd.Target, sd, want)
@@ -198,11 +205,20 @@ func TestMainAgainstPictor(t *testing.T) {
 	if q, ok := ratios["srcset"]; !ok || q.Value <= 0.05 || q.Value > 2 {
 		t.Errorf("srcset ratio = %+v, want one below 1", q)
 	}
-	if !strings.Contains(stdout.String(), "SCENARIO") {
+	floorRatios := 0
+	for _, q := range run.Ratios {
+		if strings.Contains(q.Name, "÷ "+FloorLabel) {
+			floorRatios++
+		}
+	}
+	if floorRatios != 2 {
+		t.Errorf("%d ratios over the libvips floor, want 2 (one per peer scenario)", floorRatios)
+	}
+	if !strings.Contains(stdout.String(), "SCENARIO") || !strings.Contains(stdout.String(), "pictor ÷ "+FloorLabel) {
 		t.Errorf("no table on stdout:\n%s", stdout.String())
 	}
 	doc, _ := os.ReadFile(readme)
-	if !strings.Contains(string(doc), "| cold |") || strings.Contains(string(doc), "old\n") ||
+	if !strings.Contains(string(doc), "| cold |") || !strings.Contains(string(doc), "| "+FloorLabel+" |") || strings.Contains(string(doc), "old\n") ||
 		!strings.HasSuffix(string(doc), "\n\nA note.\n<!-- bench:end -->\n\nrest\n") {
 		t.Errorf("performance document block not rewritten:\n%s", doc)
 	}

@@ -287,7 +287,7 @@ func TestComparisons(t *testing.T) {
 		res(sp, pictor, 410, 20, 25.42, 234e6, map[string]int64{"503": 10}),
 		res(sp, peer, 482, 20, 25.546, 263e6, nil),
 	}
-	cs := comparisons(done)
+	cs := comparisons(done, nil)
 	if len(cs) != 1 {
 		t.Fatalf("%d comparisons, want 1 (cold is no peer scenario)", len(cs))
 	}

@@ -97,11 +97,17 @@ func (c *cli) run(ctx context.Context, stdout, stderr io.Writer) (err error) {
 			return err
 		}
 	}
+	var floors map[string]*report.Floor
+	if c.floor {
+		if floors, err = c.runFloors(ctx, e, done); err != nil {
+			return err
+		}
+	}
 	for _, m := range done {
 		run.Results = append(run.Results, *m.res)
 	}
 	run.Ratios = ratios(done, costs, c.baselineWorkers)
-	run.Comparisons = comparisons(done)
+	run.Comparisons = comparisons(done, floors)
 	run.Ratios = append(run.Ratios, comparisonChecks(done, run.Comparisons)...)
 	return c.write(stdout, run)
 }

@@ -86,6 +86,10 @@ type Spec struct {
 	// MaxRSSRatio, when above 0, adds a check that Pictor's peak RSS is at
 	// most this many times the peer's.
 	MaxRSSRatio float64
+	// MaxFloorRatio, when above 0, adds a check that Pictor's CPU per
+	// request is at most this many times the libvips floor's (floor.go),
+	// when the floor was measured.
+	MaxFloorRatio float64
 }
 
 // label is the scenario's name in the results.

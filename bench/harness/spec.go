@@ -2,6 +2,7 @@ package harness
 
 import (
 	"fmt"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -69,7 +70,7 @@ func ParseSpec(s string, def Config) (Spec, error) {
 // peerKeys are the keys only the peer kinds take.
 var peerKeys = map[string]bool{
 	"file": true, "width": true, "widths": true, "quality": true, "out": true,
-	"copies": true, "min-ratio": true, "max-rss-ratio": true,
+	"copies": true, "min-ratio": true, "max-rss-ratio": true, "max-floor-ratio": true,
 }
 
 // set applies one KEY=VALUE of a --scenario.
@@ -139,6 +140,8 @@ func (s *Spec) set(k, v string) error {
 		s.MinRatio, err = strconv.ParseFloat(v, 64)
 	case "max-rss-ratio":
 		s.MaxRSSRatio, err = strconv.ParseFloat(v, 64)
+	case "max-floor-ratio":
+		s.MaxFloorRatio, err = strconv.ParseFloat(v, 64)
 	default:
 		return fmt.Errorf("unknown key %q", k)
 	}
@@ -158,8 +161,8 @@ func (s *Spec) settlePeer() error {
 		return fmt.Errorf("quality=%d: want 1..100", s.Quality)
 	case s.Width < 1, s.WidthLo < 1, s.WidthHi < s.WidthLo:
 		return fmt.Errorf("width=%d widths=%d-%d: want widths of at least 1, LO <= HI", s.Width, s.WidthLo, s.WidthHi)
-	case s.MinRatio < 0, s.MaxRSSRatio < 0:
-		return fmt.Errorf("min-ratio and max-rss-ratio must not be negative")
+	case !finite(s.MinRatio), !finite(s.MaxRSSRatio), !finite(s.MaxFloorRatio):
+		return fmt.Errorf("min-ratio, max-rss-ratio and max-floor-ratio must be finite and not negative")
 	}
 	pool := int64(s.WidthHi - s.WidthLo + 1)
 	if s.Kind == Distinct {
@@ -174,6 +177,10 @@ func (s *Spec) settlePeer() error {
 	s.Config.MaxRequests = min(s.Config.MaxRequests, pool)
 	return nil
 }
+
+// finite reports whether a ratio target is a number from 0 up: strconv
+// reads "NaN" and "Inf" too, and a NaN target would never be met.
+func finite(r float64) bool { return r >= 0 && !math.IsInf(r, 1) }
 
 func parseFormat(n string) (format.Format, bool) {
 	f, ok := format.Parse(n)

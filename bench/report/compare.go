@@ -9,7 +9,8 @@ import (
 
 // The peer comparison table: per scenario, Pictor's row, the peer's row,
 // and a row of Pictor ÷ peer, so that who is ahead on what reads at a
-// glance.
+// glance; where the libvips floor was measured, its row and each server's
+// CPU over it follow.
 
 // compareHeader names the comparison table's columns.
 var compareHeader = []string{"req/s", "CPU ms/req", "p50 ms", "p99 ms", "bytes/req", "peak RSS", "errors"}
@@ -40,6 +41,42 @@ func ratioCells(c *Comparison) []string {
 	return []string{times(q.Throughput), times(q.CPUPerRequest), times(q.P50), times(q.P99), times(q.BytesPerRequest), times(q.PeakRSS), ""}
 }
 
+// compareRow is one row of a comparison in every writer: the server (or
+// the ratio) it is about, its cells under compareHeader, and whether it is
+// a ratio row (bold in Markdown and HTML).
+type compareRow struct {
+	Server string
+	Cells  []string
+	Ratio  bool
+}
+
+// compareRows is c's rows: Pictor, the peer, Pictor ÷ peer, then, with a
+// floor, the floor (CPU only: its other figures are no server's) and each
+// server's CPU over it.
+func compareRows(c *Comparison) []compareRow {
+	rows := []compareRow{
+		{Server: c.Pictor.Target, Cells: sideCells(&c.Pictor)},
+		{Server: c.Peer.Target, Cells: sideCells(&c.Peer)},
+		{Server: c.Pictor.Target + " ÷ " + c.Peer.Target, Cells: ratioCells(c), Ratio: true},
+	}
+	if f := c.Floor; f != nil {
+		cpu := missing
+		if f.CPUPerRequest > 0 {
+			cpu = num(f.CPUPerRequest)
+		}
+		p, q := c.FloorRatio()
+		// The CPU column alone; rest fills the others, as compareHeader
+		// orders them.
+		only := func(cpu, rest string) []string { return []string{rest, cpu, rest, rest, rest, rest, ""} }
+		rows = append(rows,
+			compareRow{Server: f.Label, Cells: only(cpu, missing)},
+			compareRow{Server: c.Pictor.Target + " ÷ " + f.Label, Cells: only(times(p), ""), Ratio: true},
+			compareRow{Server: c.Peer.Target + " ÷ " + f.Label, Cells: only(times(q), ""), Ratio: true},
+		)
+	}
+	return rows
+}
+
 // writeComparisonTable writes the comparisons as aligned text.
 func writeComparisonTable(bw *bufio.Writer, cs []Comparison) error {
 	if len(cs) == 0 {
@@ -54,10 +91,13 @@ func writeComparisonTable(bw *bufio.Writer, cs []Comparison) error {
 	}
 	row(head...)
 	for i := range cs {
-		c := &cs[i]
-		row(append([]string{c.Scenario, c.Pictor.Target}, sideCells(&c.Pictor)...)...)
-		row(append([]string{"", c.Peer.Target}, sideCells(&c.Peer)...)...)
-		row(append([]string{"", c.Pictor.Target + " ÷ " + c.Peer.Target}, ratioCells(c)...)...)
+		for j, r := range compareRows(&cs[i]) {
+			first := ""
+			if j == 0 {
+				first = cs[i].Scenario
+			}
+			row(append([]string{first, r.Server}, r.Cells...)...)
+		}
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -81,16 +121,24 @@ func writeComparisonMarkdown(bw *bufio.Writer, cs []Comparison) {
 	}
 	for i := range cs {
 		c := &cs[i]
-		line(append([]string{c.Scenario + ": " + c.Workload, c.Pictor.Target}, sideCells(&c.Pictor)...))
-		line(append([]string{"", c.Peer.Target}, sideCells(&c.Peer)...))
-		ratio := append([]string{"", c.Pictor.Target + " ÷ " + c.Peer.Target}, ratioCells(c)...)
-		for j, cell := range ratio {
-			if j > 0 && cell != "" {
-				ratio[j] = "**" + md(cell) + "**"
-			} else {
-				ratio[j] = md(cell)
+		for j, r := range compareRows(c) {
+			first := ""
+			if j == 0 {
+				first = c.Scenario + ": " + c.Workload
 			}
+			cells := append([]string{first, r.Server}, r.Cells...)
+			if !r.Ratio {
+				line(cells)
+				continue
+			}
+			for k, cell := range cells {
+				if k > 0 && cell != "" {
+					cells[k] = "**" + md(cell) + "**"
+				} else {
+					cells[k] = md(cell)
+				}
+			}
+			fmt.Fprintf(bw, "| %s |\n", strings.Join(cells, " | "))
 		}
-		fmt.Fprintf(bw, "| %s |\n", strings.Join(ratio, " | "))
 	}
 }

@@ -34,10 +34,13 @@ func WriteHTML(path string, r *Run) error {
 // Page model: what the template needs, already formatted.
 
 type page struct {
-	Title    string
-	Started  string
-	Machine  []fact
-	Command  string
+	Title   string
+	Started string
+	Machine []fact
+	Command string
+	// Peers is Pictor beside each peer, as the text and Markdown tables
+	// have it.
+	Peers    []peerTable
 	Rows     []summaryRow
 	Ratios   []ratioRow
 	Sections []section
@@ -61,6 +64,13 @@ type processCell struct{ Name, CPU, RSS string }
 type ratioRow struct {
 	Name, Value, Target, Verdict, Detail string
 	Met, HasTarget                       bool
+}
+
+// peerTable is one comparison: the scenario, its workload in words, and
+// its rows (compareRows).
+type peerTable struct {
+	Scenario, Workload string
+	Rows               []compareRow
 }
 
 type section struct {
@@ -117,6 +127,10 @@ func renderHTML(r *Run) ([]byte, error) {
 			row.Processes = append(row.Processes, processCell{pr.Name, num(pr.CPUPerRequest), megabytes(pr.PeakRSSBytes)})
 		}
 		p.Rows = append(p.Rows, row)
+	}
+	for i := range r.Comparisons {
+		c := &r.Comparisons[i]
+		p.Peers = append(p.Peers, peerTable{Scenario: c.Scenario, Workload: c.Workload, Rows: compareRows(c)})
 	}
 	for i := range r.Ratios {
 		q := &r.Ratios[i]

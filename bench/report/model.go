@@ -125,6 +125,25 @@ type Comparison struct {
 	Workload string `json:"workload"`
 	Pictor   Side   `json:"pictor"`
 	Peer     Side   `json:"peer"`
+	// Floor is the same work made by plain libvips calls in the harness
+	// process; nil when it was not measured.
+	Floor *Floor `json:"floor,omitempty"`
+}
+
+// Floor is the in-process libvips floor of a Comparison: its requests made
+// again in the harness process by a libvips user's plain calls
+// (shrink-on-load, a Lanczos3 resize, save at the same quality), with no
+// HTTP, store, cache or queue, timed in CPU. A server's CPU per request
+// over it is the cost of everything the server adds to libvips.
+type Floor struct {
+	Label    string  `json:"label"`    // how the tables name it: "libvips floor"
+	Requests int64   `json:"requests"` // transforms timed
+	Workers  int     `json:"workers"`  // transforms at once
+	Seconds  float64 `json:"seconds"`  // wall time of the timed part
+	// CPUPerRequest is the harness process's CPU per transform, in
+	// milliseconds.
+	CPUPerRequest float64 `json:"cpu_ms_per_request"`
+	Detail        string  `json:"detail,omitempty"` // how it was made, in words
 }
 
 // Side is one server's figures in a Comparison.
@@ -150,14 +169,26 @@ type SideRatio struct {
 	Throughput, CPUPerRequest, P50, P99, BytesPerRequest, PeakRSS float64
 }
 
+// div is a ÷ b, or 0 where either is unknown (0).
+func div(a, b float64) float64 {
+	if a == 0 || b == 0 {
+		return 0
+	}
+	return a / b
+}
+
+// FloorRatio is each server's CPU per request over the libvips floor's:
+// 1 would be a server that costs nothing beside libvips. 0 where a figure
+// is unknown or there is no floor.
+func (c *Comparison) FloorRatio() (pictor, peer float64) {
+	if c.Floor == nil {
+		return 0, 0
+	}
+	return div(c.Pictor.CPUPerRequest, c.Floor.CPUPerRequest), div(c.Peer.CPUPerRequest, c.Floor.CPUPerRequest)
+}
+
 // Ratio is Pictor over the peer.
 func (c *Comparison) Ratio() SideRatio {
-	div := func(a, b float64) float64 {
-		if a == 0 || b == 0 {
-			return 0
-		}
-		return a / b
-	}
 	p, q := &c.Pictor, &c.Peer
 	return SideRatio{
 		Throughput:      div(p.Throughput, q.Throughput),
