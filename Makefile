@@ -84,6 +84,7 @@ bench: deps bench-build
 bench-components: deps corpus
 	@export PICTOR_BENCH_CORPUS=$(CURDIR)/data/bench-corpus; \
 	$(GO) test -run '^$$' -bench 'BenchmarkPipeline|BenchmarkSrcset|BenchmarkOverlay' -benchtime 20x -count 1 ./transform/ && \
+	$(GO) test -run '^$$' -bench 'BenchmarkEngine|BenchmarkJPEGEighth' -benchtime 60x -count 1 ./transform/internal/resample/ && \
 	$(GO) test -run '^$$' -bench 'BenchmarkMemoryZipf' -benchtime 2x -count 1 ./cache/ && \
 	$(GO) test -run '^$$' -bench 'BenchmarkMemoryGet|BenchmarkDisk' -benchtime 1s -count 1 ./cache/ && \
 	$(GO) test -run '^$$' -bench 'BenchmarkColdHTTP' -benchtime 200x -count 1 -timeout 30m ./e2e/ && \

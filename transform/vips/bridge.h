@@ -118,4 +118,13 @@ typedef struct {
 
 int pictor_save(VipsImage *in, const PictorSave *o, void **buf, size_t *len);
 
+// JPEG output written by libjpeg directly (jpegsave.c), byte for byte as
+// vips_jpegsave with "strip" and "optimize_coding" writes it, for uchar
+// sRGB and grey images (pictor_jpegsave_takes).
+int pictor_jpegsave_takes(VipsImage *in);
+int pictor_jpegsave(VipsImage *in, int q, int progressive, void **buf,
+	size_t *len);
+int pictor_jpegsave_libvips(VipsImage *in, int q, int progressive, void **buf,
+	size_t *len);
+
 #endif

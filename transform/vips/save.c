@@ -55,6 +55,11 @@ pictor_save(VipsImage *in, const PictorSave *o, void **buf, size_t *len)
 
 	switch (o->saver) {
 	case PICTOR_SAVE_JPEG:
+		if (pictor_jpegsave_takes(bare)) {
+			result = pictor_jpegsave(bare, o->q, o->interlace,
+				buf, len);
+			break;
+		}
 		result = vips_jpegsave_buffer(bare, buf, len,
 			"Q", o->q,
 			"optimize_coding", TRUE,

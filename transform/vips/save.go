@@ -178,3 +178,32 @@ func cbool(b bool) C.int {
 	}
 	return 0
 }
+
+// jpegBoth encodes im as JPEG twice, with libjpeg directly (what Save
+// uses for uchar sRGB and grey) and with libvips' saver, for the tests
+// that hold the two to the same bytes. direct is nil where Save would not
+// take that path.
+func (im *Image) jpegBoth(q int, progressive bool) (direct, libvips []byte, err error) {
+	get := func(f func(*C.VipsImage, C.int, C.int, *unsafe.Pointer, *C.size_t) C.int) ([]byte, error) {
+		var buf unsafe.Pointer
+		var n C.size_t
+		r := f(im.p, C.int(q), cbool(progressive), &buf, &n)
+		runtime.KeepAlive(im)
+		if r != 0 {
+			return nil, lastError("jpegsave")
+		}
+		defer C.g_free(C.gpointer(buf))
+		return C.GoBytes(buf, C.int(n)), nil
+	}
+	if C.pictor_jpegsave_takes(im.p) != 0 {
+		if direct, err = get(func(p *C.VipsImage, q, pr C.int, b *unsafe.Pointer, n *C.size_t) C.int {
+			return C.pictor_jpegsave(p, q, pr, b, n)
+		}); err != nil {
+			return nil, nil, err
+		}
+	}
+	libvips, err = get(func(p *C.VipsImage, q, pr C.int, b *unsafe.Pointer, n *C.size_t) C.int {
+		return C.pictor_jpegsave_libvips(p, q, pr, b, n)
+	})
+	return direct, libvips, err
+}

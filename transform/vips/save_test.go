@@ -233,3 +233,37 @@ func BenchmarkSave(b *testing.B) {
 		})
 	}
 }
+
+// TestSaveJPEGDirect: Save writes JPEG with libjpeg directly for uchar
+// sRGB and grey images, and those bytes are exactly libvips' jpegsave's
+// with the same options, at qualities either side of 90 (where chroma
+// subsampling stops), baseline and progressive, for images in memory and
+// computed as they are read; other images still go to libvips.
+func TestSaveJPEGDirect(t *testing.T) {
+	photo := readCorpus(t, "exif-orientation/Landscape_1.jpg")
+	lazy := must(t)(mustLoad(t, photo, LoadOptions{Shrink: 2}).ToSRGB())
+	mem := must(t)(lazy.CopyMemory())
+	grey := must(t)(mem.Grayscale())
+	odd := must(t)(mem.ExtractArea(3, 5, 301, 199))
+	alpha := mustLoad(t, readCorpus(t, "pngsuite/basn6a08.png"), LoadOptions{})
+	for _, c := range []struct {
+		name   string
+		im     *Image
+		direct bool
+	}{{"lazy sRGB", lazy, true}, {"memory sRGB", mem, true}, {"grey", grey, true}, {"odd crop", odd, true}, {"RGBA", alpha, false}} {
+		for _, q := range []int{40, 80, 89, 90, 97} {
+			for _, progressive := range []bool{false, true} {
+				direct, libvips, err := c.im.jpegBoth(q, progressive)
+				if err != nil {
+					t.Fatalf("%s q%d: %v", c.name, q, err)
+				}
+				if (direct != nil) != c.direct {
+					t.Fatalf("%s: direct path taken %v, want %v", c.name, direct != nil, c.direct)
+				}
+				if c.direct && !bytes.Equal(direct, libvips) {
+					t.Errorf("%s q%d progressive %v: %d bytes directly, libvips %d, not the same", c.name, q, progressive, len(direct), len(libvips))
+				}
+			}
+		}
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/pictorhq/pictor/internal/benchenv"
 	"github.com/pictorhq/pictor/transform/vips"
 )
 
@@ -70,13 +71,13 @@ func BenchmarkEngine(b *testing.B) {
 
 // BenchmarkJPEGEighth compares the 1/8-scale decoder with libjpeg's decode
 // at 1/8 (libvips' jpegload at shrink 8, into memory) on the bench
-// corpus' photos (skipped without it: make corpus).
+// corpus' photos (make corpus).
 func BenchmarkJPEGEighth(b *testing.B) {
-	dir := filepath.Join("..", "..", "..", "data", "bench-corpus")
+	dir := benchenv.Corpus(b, filepath.Join("..", "..", ".."))
 	for _, name := range []string{"ukui-firstgeneration-3640x2400.jpg", "photo-3840x2400.jpg", "testdata-sample-1200x800.jpg"} {
 		data, err := os.ReadFile(filepath.Join(dir, name))
 		if err != nil {
-			b.Skipf("bench corpus: %v (make corpus)", err)
+			b.Fatal(err)
 		}
 		h, err := vips.Probe(data)
 		if err != nil {
