@@ -52,8 +52,13 @@ pictor_startup(int concurrency)
 	// buffers (a few hundred KiB each) were then faulted in afresh, page
 	// by page, about a tenth of a 600 px variant's CPU on these machines.
 	// Kept up to 32 MiB instead; the sidecar hands it all back once idle
-	// (vips.ReleaseMemory, malloc_trim). Buffers over the mmap threshold
-	// are not concerned. MALLOC_TRIM_THRESHOLD_ in the environment wins.
+	// (vips.ReleaseMemory, malloc_trim). Setting it fixes glibc's mmap
+	// threshold too, at 128 KiB unless given: 1 MiB, what the deployment
+	// sets (supervisord.conf.tmpl), so that a sidecar started by hand
+	// allocates as the deployed one does. Either variable in the
+	// environment wins.
+	if (!g_getenv("MALLOC_MMAP_THRESHOLD_"))
+		(void) mallopt(M_MMAP_THRESHOLD, 1 << 20);
 	if (!g_getenv("MALLOC_TRIM_THRESHOLD_"))
 		(void) mallopt(M_TRIM_THRESHOLD, 32 << 20);
 
