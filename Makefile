@@ -96,7 +96,7 @@ soak: deps
 	@bash scripts/soak.sh
 
 fuzz: deps
-	@for t in FuzzParse:./transform/options FuzzVerify:./transform/sign FuzzSniff:./transform/format FuzzValidKey:./store FuzzParseDiskName:./cache FuzzProbe:./transform/vips FuzzCheckHeader:./transform FuzzUpload:./server FuzzParseChecksum:./server; do \
+	@for t in FuzzParse:./transform/options FuzzVerify:./transform/sign FuzzSniff:./transform/format FuzzValidKey:./store FuzzParseDiskName:./cache FuzzProbe:./transform/vips FuzzJPEGEighth:./transform/vips FuzzCheckHeader:./transform FuzzUpload:./server FuzzParseChecksum:./server; do \
 	  name=$${t%%:*}; pkg=$${t#*:}; echo "== $$name ($$pkg) for $(FUZZTIME)"; \
 	  $(GO) test -run '^$$' -fuzz "^$$name$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
 	done

@@ -576,8 +576,14 @@ pictor_jpeg_dc(const void *data, size_t len, PictorJpegRow row, void *a)
 			row(a, rgb);
 		}
 	}
-	// All of the data, and nothing but padding after it.
-	if (b.bits - b.fake >= 8)
+	// All of the data, nothing but padding after it, then the end of
+	// the image (fill bytes allowed). Anything else (extraneous bytes,
+	// another scan, the file cut short) is left to libjpeg, which warns
+	// of it or fails as libvips expects.
+	while (b.p + 1 < b.end && b.p[0] == 0xFF && b.p[1] == 0xFF)
+		b.p++;
+	if (b.bits - b.fake >= 8 ||
+		!(b.p + 1 < b.end && b.p[0] == 0xFF && b.p[1] == 0xD9))
 		longjmp(err.jmp, 1);
 	result = 0;
 
