@@ -13,6 +13,11 @@ set -euo pipefail
 need=()
 pkg-config --exists 'vips >= 8.14' 2>/dev/null || need+=(libvips-dev)
 command -v pkg-config >/dev/null || need+=(pkg-config)
+# libpng and libjpeg's own headers: the resize engine's decoders and the
+# JPEG writer call them directly (libvips-dev pulls both in; said here
+# because Pictor's code needs them, not only libvips).
+pkg-config --exists libpng 2>/dev/null || need+=(libpng-dev)
+[ -f /usr/include/jpeglib.h ] || need+=(libjpeg62-turbo-dev)
 command -v gcc >/dev/null || need+=(gcc)
 # The GPU kernels: built as C++ on the host for their tests (cgo), and to
 # PTX by clang-14 for the check that the committed PTX is current.
