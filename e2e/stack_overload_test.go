@@ -27,11 +27,13 @@ import (
 // Overload and faults through the real stack: supervisord, Nginx and the
 // sidecar as deployed, every request sent to Nginx.
 
-// bigPNG is a 6000×4000 PNG (24 MP, about 4 MB), made once by libvips
-// from the sample photo scaled up five times: PNG has no shrink-on-load,
-// so every variant of it decodes all 72 MB of pixels, a few hundred
-// milliseconds of one core.
-var bigPNG = sync.OnceValues(func() ([]byte, error) { return scaledPNG(5) })
+// bigPNG is testdata/large/rgba16-6400.png: 6400×6400 RGBA at 16 bits
+// (40 MP, 338 KB). PNG has no shrink-on-load and a 16-bit one is decoded
+// by libvips, not streamed into the resize engine by libpng, so every
+// variant of it decodes all 328 MB of samples: over a second of one core.
+// (An 8-bit 24 MP photo, which this used to be, now decodes and resizes
+// in well under the deadline TestStackDeadline needs it to miss.)
+var bigPNG = sync.OnceValues(func() ([]byte, error) { return os.ReadFile("../testdata/large/rgba16-6400.png") })
 
 // scaledPNG is the sample photo (1200×800) scaled by factor, as PNG.
 func scaledPNG(factor float64) ([]byte, error) {
@@ -547,7 +549,7 @@ func TestStackDeadline(t *testing.T) {
 	const deadline = 100 * time.Millisecond
 	s := startStack(t, []string{"PICTOR_WORKERS=2", "PICTOR_QUEUE=2", "PICTOR_DECODE_CACHE_BYTES=0"},
 		"--timeout", strconv.Itoa(int(deadline/time.Millisecond))+"ms")
-	key := uploadBigPNG(t, s) // decoding it takes a few hundred ms
+	key := uploadBigPNG(t, s) // decoding it takes over a second
 	sent0, err := s.metric("pictor_http_requests_total", `route="transform"`)
 	if err != nil {
 		t.Fatal(err)
