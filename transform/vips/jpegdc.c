@@ -18,13 +18,10 @@
 // ending early) gives up, and the caller decodes with libjpeg instead,
 // which then reports or tolerates it as it always does.
 
-#include <stdio.h>
 #include <string.h>
 
-#include <jpeglib.h>
-#include <setjmp.h>
-
 #include "jpegdc.h"
+#include "jpegerr.h"
 
 // Bits of code looked up at once; longer codes take the slow path.
 #define DC_FAST 11
@@ -281,7 +278,7 @@ typedef struct {
 	const uint16_t *q; // quantisation table, natural order
 	DcHuff *dc, *ac;
 	int pred;          // DC prediction
-	uint8_t *rows;     // this MCU row's output: (v × scale) rows of w
+	uint8_t *rows;     // this MCU row's output: v (2v for 4:2:0 chroma) rows of w
 	int w;             // its width in pixels
 } DcComp;
 
@@ -390,17 +387,6 @@ dc_restart(DcBits *b, int n, DcComp *comps, int nc)
 	return 0;
 }
 
-typedef struct {
-	struct jpeg_error_mgr pub;
-	jmp_buf jmp;
-} DcError;
-
-static void
-dc_error_exit(j_common_ptr cinfo)
-{
-	longjmp(((DcError *) cinfo->err)->jmp, 1);
-}
-
 static void
 dc_emit(j_common_ptr cinfo, int level)
 {
@@ -412,20 +398,19 @@ int
 pictor_jpeg_dc(const void *data, size_t len, PictorJpegRow row, void *a)
 {
 	struct jpeg_decompress_struct cinfo;
-	DcError err;
+	PictorJpegError err;
 	DcHuff *volatile tables = NULL;
 	uint8_t *volatile mem = NULL;
 	volatile int result = -1;
 	DcComp comps[3];
 	DcBits b;
-	int nc, ci, i, mcux, mcuy, mcus_x, mcus_y, maxh, maxv, scale, y;
+	int nc, ci, i, mcux, mcuy, mcus_x, mcus_y, maxh, maxv, y;
 	int restart, todo, rst;
 	uint8_t *rgb;
 	int crr[256], cbb[256];
 	int32_t crg[256], cbg[256];
 
-	cinfo.err = jpeg_std_error(&err.pub);
-	err.pub.error_exit = dc_error_exit;
+	cinfo.err = pictor_jpeg_errors(&err, NULL);
 	err.pub.emit_message = dc_emit;
 	if (setjmp(err.jmp)) {
 		jpeg_destroy_decompress(&cinfo);
@@ -507,7 +492,6 @@ pictor_jpeg_dc(const void *data, size_t len, PictorJpegRow row, void *a)
 		mcus_x = (cinfo.image_width + 8 * maxh - 1) / (8 * maxh);
 		mcus_y = (cinfo.image_height + 8 * maxv - 1) / (8 * maxv);
 	}
-	scale = 1; // output pixels across a block of a full component
 	for (ci = 0; ci < nc; ci++) {
 		DcComp *c = &comps[ci];
 
@@ -519,7 +503,6 @@ pictor_jpeg_dc(const void *data, size_t len, PictorJpegRow row, void *a)
 	for (ci = 0; ci < nc; ci++)
 		comps[ci].rows = mem + (size_t) ci * maxv * comps[0].w;
 	rgb = mem + (size_t) nc * maxv * comps[0].w;
-	(void) scale;
 
 	b.p = cinfo.src->next_input_byte;
 	b.end = b.p + cinfo.src->bytes_in_buffer;

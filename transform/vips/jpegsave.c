@@ -4,34 +4,10 @@
 // to libjpeg, where libvips' saver runs its sink on worker threads. Used
 // for the images the pipeline encodes nearly always: uchar sRGB or grey.
 
-#include <stdio.h>
 #include <string.h>
 
-#include <jpeglib.h>
-#include <setjmp.h>
-
 #include "bridge.h"
-
-typedef struct {
-	struct jpeg_error_mgr pub;
-	jmp_buf jmp;
-} PictorJpegSaveError;
-
-static void
-pictor_jpegsave_error_exit(j_common_ptr cinfo)
-{
-	char msg[JMSG_LENGTH_MAX];
-
-	(*cinfo->err->format_message)(cinfo, msg);
-	vips_error("pictor", "jpegsave: %s", msg);
-	longjmp(((PictorJpegSaveError *) cinfo->err)->jmp, 1);
-}
-
-static void
-pictor_jpegsave_output_message(j_common_ptr cinfo)
-{
-	(void) cinfo;
-}
+#include "jpegerr.h"
 
 // pictor_jpegsave_takes reports whether pictor_jpegsave can write in as
 // vips_jpegsave would: no colour conversion to make first.
@@ -55,16 +31,14 @@ pictor_jpegsave(VipsImage *in, int q, int progressive, void **buf,
 	size_t *len)
 {
 	struct jpeg_compress_struct cinfo;
-	PictorJpegSaveError err;
+	PictorJpegError err;
 	unsigned char *volatile out = NULL;
 	unsigned long outlen = 0;
 	VipsRegion *volatile region = NULL;
 	VipsRect r;
 	int y, i;
 
-	cinfo.err = jpeg_std_error(&err.pub);
-	err.pub.error_exit = pictor_jpegsave_error_exit;
-	err.pub.output_message = pictor_jpegsave_output_message;
+	cinfo.err = pictor_jpeg_errors(&err, "jpegsave");
 	if (setjmp(err.jmp)) {
 		jpeg_destroy_compress(&cinfo);
 		free(out);
@@ -125,8 +99,9 @@ pictor_jpegsave(VipsImage *in, int q, int progressive, void **buf,
 	return 0;
 }
 
-// pictor_jpegsave_libvips is vips_jpegsave with pictor_save's options,
-// the oracle pictor_jpegsave's tests compare with.
+// pictor_jpegsave_libvips is vips_jpegsave with pictor_save's options:
+// pictor_save's JPEG saver for the images pictor_jpegsave does not take,
+// and the oracle its tests compare with.
 int
 pictor_jpegsave_libvips(VipsImage *in, int q, int progressive, void **buf,
 	size_t *len)

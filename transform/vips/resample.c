@@ -714,11 +714,10 @@ pictor_resample_image(VipsImage *in, const PictorPlan *p, VipsImage **out)
 // rows are the ones libvips would produce.
 
 #include <png.h>
-#include <jpeglib.h>
 #include <jerror.h>
-#include <setjmp.h>
 
 #include "jpegdc.h"
+#include "jpegerr.h"
 
 typedef struct {
 	const uint8_t *data;
@@ -842,22 +841,6 @@ pictor_resample_png(const void *data, size_t len, const PictorPlan *p,
 	return result;
 }
 
-typedef struct {
-	struct jpeg_error_mgr pub;
-	jmp_buf jmp;
-} PictorJpegError;
-
-static void
-pictor_jpeg_error_exit(j_common_ptr cinfo)
-{
-	PictorJpegError *err = (PictorJpegError *) cinfo->err;
-	char msg[JMSG_LENGTH_MAX];
-
-	(*cinfo->err->format_message)(cinfo, msg);
-	vips_error("pictor", "jpeg: %s", msg);
-	longjmp(err->jmp, 1);
-}
-
 // pictor_jpeg_emit is jpeg2vips.c's readjpeg_emit_message with fail_on
 // "error": warnings are tolerated, up to a hundred, but not the end of
 // the data (a truncated file), which libvips' source makes an error.
@@ -872,12 +855,6 @@ pictor_jpeg_emit(j_common_ptr cinfo, int level)
 	}
 	if (++cinfo->err->num_warnings >= 100)
 		cinfo->err->error_exit(cinfo);
-}
-
-static void
-pictor_jpeg_output_message(j_common_ptr cinfo)
-{
-	(void) cinfo;
 }
 
 static void
@@ -923,10 +900,8 @@ pictor_resample_jpeg(const void *data, size_t len, int shrink,
 	if (shrink == 8 && !pictor_resample_jpeg_dc(data, len, p, like, out))
 		return 0;
 
-	cinfo.err = jpeg_std_error(&err.pub);
-	err.pub.error_exit = pictor_jpeg_error_exit;
+	cinfo.err = pictor_jpeg_errors(&err, "jpeg");
 	err.pub.emit_message = pictor_jpeg_emit;
-	err.pub.output_message = pictor_jpeg_output_message;
 	if (setjmp(err.jmp)) {
 		jpeg_destroy_decompress(&cinfo);
 		g_free(row);

@@ -55,17 +55,10 @@ pictor_save(VipsImage *in, const PictorSave *o, void **buf, size_t *len)
 
 	switch (o->saver) {
 	case PICTOR_SAVE_JPEG:
-		if (pictor_jpegsave_takes(bare)) {
-			result = pictor_jpegsave(bare, o->q, o->interlace,
+		result = pictor_jpegsave_takes(bare) ?
+			pictor_jpegsave(bare, o->q, o->interlace, buf, len) :
+			pictor_jpegsave_libvips(bare, o->q, o->interlace,
 				buf, len);
-			break;
-		}
-		result = vips_jpegsave_buffer(bare, buf, len,
-			"Q", o->q,
-			"optimize_coding", TRUE,
-			"interlace", o->interlace,
-			"strip", TRUE,
-			NULL);
 		break;
 	case PICTOR_SAVE_PNG:
 		// zlib level 6: libvips' and zlib's default balance of size

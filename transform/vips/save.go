@@ -184,26 +184,30 @@ func cbool(b bool) C.int {
 // that hold the two to the same bytes. direct is nil where Save would not
 // take that path.
 func (im *Image) jpegBoth(q int, progressive bool) (direct, libvips []byte, err error) {
-	get := func(f func(*C.VipsImage, C.int, C.int, *unsafe.Pointer, *C.size_t) C.int) ([]byte, error) {
-		var buf unsafe.Pointer
-		var n C.size_t
-		r := f(im.p, C.int(q), cbool(progressive), &buf, &n)
-		runtime.KeepAlive(im)
-		if r != 0 {
-			return nil, lastError("jpegsave")
-		}
-		defer C.g_free(C.gpointer(buf))
-		return C.GoBytes(buf, C.int(n)), nil
-	}
 	if C.pictor_jpegsave_takes(im.p) != 0 {
-		if direct, err = get(func(p *C.VipsImage, q, pr C.int, b *unsafe.Pointer, n *C.size_t) C.int {
-			return C.pictor_jpegsave(p, q, pr, b, n)
-		}); err != nil {
+		if direct, err = im.jpegWith(true, q, progressive); err != nil {
 			return nil, nil, err
 		}
 	}
-	libvips, err = get(func(p *C.VipsImage, q, pr C.int, b *unsafe.Pointer, n *C.size_t) C.int {
-		return C.pictor_jpegsave_libvips(p, q, pr, b, n)
-	})
+	libvips, err = im.jpegWith(false, q, progressive)
 	return direct, libvips, err
+}
+
+func (im *Image) jpegWith(direct bool, q int, progressive bool) ([]byte, error) {
+	var (
+		buf unsafe.Pointer
+		n   C.size_t
+		r   C.int
+	)
+	if direct {
+		r = C.pictor_jpegsave(im.p, C.int(q), cbool(progressive), &buf, &n)
+	} else {
+		r = C.pictor_jpegsave_libvips(im.p, C.int(q), cbool(progressive), &buf, &n)
+	}
+	runtime.KeepAlive(im)
+	if r != 0 {
+		return nil, lastError("jpegsave")
+	}
+	defer C.g_free(C.gpointer(buf))
+	return C.GoBytes(buf, C.int(n)), nil
 }
